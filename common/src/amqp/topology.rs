@@ -1,0 +1,160 @@
+//! Every exchange and queue name, and the one function that declares them. Both binaries call
+//! [`declare`] at start; re-declaring with the same arguments is a no-op on the broker.
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+use crate::settings::AmqpSettings;
+
+/// The work exchange: routing key = job name.
+pub const EXCHANGE: &str = "k3sync";
+/// The dead-letter exchange: routing key = job name.
+pub const DEAD_LETTER_EXCHANGE: &str = "k3sync.dlx";
+
+/// The names of one job's queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub job: String,
+    /// Retry tier delays in milliseconds, tier 1 first.
+    pub tier_delays_ms: Vec<u64>,
+    pub delivery_limit: u32,
+}
+
+impl Topology {
+    pub fn new(job: &str, settings: &AmqpSettings) -> Self {
+        Self {
+            job: job.to_owned(),
+            tier_delays_ms: settings.retry_tiers_secs.iter().map(|s| s * 1000).collect(),
+            delivery_limit: settings.delivery_limit,
+        }
+    }
+
+    /// Routing key of the job on both exchanges.
+    pub fn routing_key(&self) -> &str {
+        &self.job
+    }
+
+    /// The quorum work queue `k3sync.<job>`.
+    pub fn work_queue(&self) -> String {
+        format!("{EXCHANGE}.{}", self.job)
+    }
+
+    /// Retry tier `n` (1-based): `k3sync.<job>.retry.<n>`.
+    pub fn retry_queue(&self, tier: usize) -> String {
+        format!("{EXCHANGE}.{}.retry.{tier}", self.job)
+    }
+
+    /// The dead queue `k3sync.<job>.dead`.
+    pub fn dead_queue(&self) -> String {
+        format!("{EXCHANGE}.{}.dead", self.job)
+    }
+
+    /// Every queue of the job, work queue first, dead queue last.
+    pub fn all_queues(&self) -> Vec<String> {
+        let mut queues = vec![self.work_queue()];
+        queues.extend((1..=self.tier_delays_ms.len()).map(|n| self.retry_queue(n)));
+        queues.push(self.dead_queue());
+        queues
+    }
+
+    fn work_arguments(&self) -> FieldTable {
+        let mut args = FieldTable::default();
+        args.insert("x-queue-type".into(), long_string("quorum"));
+        args.insert("x-dead-letter-exchange".into(), long_string(DEAD_LETTER_EXCHANGE));
+        args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
+        // Crash-loop guard: a message that kills its consumer again and again is dead-lettered
+        // by the broker instead of being redelivered forever.
+        args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(self.delivery_limit.into()));
+        // At-least-once dead-lettering needs reject-publish overflow; keeps delivery-limit
+        // dead letters from being lost if the dead queue's node is briefly unavailable.
+        args.insert("x-overflow".into(), long_string("reject-publish"));
+        args.insert("x-dead-letter-strategy".into(), long_string("at-least-once"));
+        args
+    }
+
+    fn retry_arguments(&self, delay_ms: u64) -> FieldTable {
+        let mut args = FieldTable::default();
+        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay_ms as i64));
+        // When the delay expires the broker sends the message back to the work queue.
+        args.insert("x-dead-letter-exchange".into(), long_string(EXCHANGE));
+        args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
+        args
+    }
+}
+
+fn long_string(s: &str) -> AMQPValue {
+    AMQPValue::LongString(s.into())
+}
+
+fn durable() -> QueueDeclareOptions {
+    QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() }
+}
+
+/// Declares the exchanges, the job's queues and their bindings.
+pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
+    let exchange_options = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    for exchange in [EXCHANGE, DEAD_LETTER_EXCHANGE] {
+        channel
+            .exchange_declare(
+                exchange.into(),
+                ExchangeKind::Direct,
+                exchange_options,
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    let work: ShortString = topology.work_queue().into();
+    channel.queue_declare(work.clone(), durable(), topology.work_arguments()).await?;
+    channel
+        .queue_bind(
+            work,
+            EXCHANGE.into(),
+            topology.routing_key().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    for (i, delay) in topology.tier_delays_ms.iter().enumerate() {
+        let name = topology.retry_queue(i + 1);
+        channel.queue_declare(name.into(), durable(), topology.retry_arguments(*delay)).await?;
+    }
+    let dead: ShortString = topology.dead_queue().into();
+    channel.queue_declare(dead.clone(), durable(), FieldTable::default()).await?;
+    channel
+        .queue_bind(
+            dead,
+            DEAD_LETTER_EXCHANGE.into(),
+            topology.routing_key().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Messages ready and consumers of a queue, from a passive declare (no management plugin needed).
+pub async fn queue_depth(channel: &Channel, queue: &str) -> Result<(u32, u32), lapin::Error> {
+    let options = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
+    let q = channel.queue_declare(queue.into(), options, FieldTable::default()).await?;
+    Ok((q.message_count(), q.consumer_count()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_follow_the_design() {
+        let t = Topology { job: "materials".into(), tier_delays_ms: vec![5000, 30000], delivery_limit: 20 };
+        assert_eq!(
+            t.all_queues(),
+            vec![
+                "k3sync.materials",
+                "k3sync.materials.retry.1",
+                "k3sync.materials.retry.2",
+                "k3sync.materials.dead"
+            ]
+        );
+    }
+}

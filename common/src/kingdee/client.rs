@@ -1,0 +1,376 @@
+//! The Kingdee client the producer pages with: one ExecuteBillQuery page per call, signed (or on
+//! a password session), under a rate limit and a cap on requests in flight, with transient
+//! failures retried by backoff and a refused session retried once.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{ACCEPT_CHARSET, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
+use secrecy::SecretString;
+use tokio::sync::{Mutex, Semaphore};
+use tracing::{debug, info, warn};
+
+use super::error::{ErrorClass, Exchange, KingdeeError, classify};
+use super::query::{BillQuery, EXECUTE_BILL_QUERY, Record};
+use super::session::{Session, SessionStore, VALIDATE_USER, login_body, login_session_id};
+use super::sign::Signer;
+use crate::settings::{AuthMode, KingdeeSettings};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const USER_AGENT: &str = concat!("k3sync/", env!("CARGO_PKG_VERSION"));
+const REQUESTS_TOTAL: &str = "k3sync_kingdee_requests_total";
+const REQUEST_SECONDS: &str = "k3sync_kingdee_request_seconds";
+const RETRIES_TOTAL: &str = "k3sync_kingdee_retries_total";
+
+/// A Kingdee K3Cloud WebAPI client. Cheap to clone; clones share the session, the rate limit
+/// and the in-flight cap.
+#[derive(Clone)]
+pub struct KingdeeClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    query_url: String,
+    login_url: String,
+    acct_id: String,
+    auth: Auth,
+    session: SessionStore,
+    /// One password login at a time; the others wait for its session.
+    login: Mutex<()>,
+    /// Burst 1: requests are evenly spaced, never more than the rate in any second.
+    limiter: Option<DefaultDirectRateLimiter>,
+    in_flight: Semaphore,
+    retry: RetryPolicy,
+}
+
+enum Auth {
+    Signature(Signer),
+    Password { user_name: String, password: SecretString, lcid: u32 },
+}
+
+impl std::fmt::Debug for KingdeeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KingdeeClient").field("query_url", &self.inner.query_url).finish_non_exhaustive()
+    }
+}
+
+impl KingdeeClient {
+    /// Checks the settings and builds the HTTP client; sends nothing.
+    pub fn new(settings: &KingdeeSettings) -> Result<Self, KingdeeError> {
+        install_crypto_provider();
+        let base = base_url(&settings.server_url)?;
+        if settings.request_timeout_secs == 0 {
+            return Err(invalid("kingdee.request_timeout_secs", "must be at least 1"));
+        }
+        let auth = match settings.auth {
+            AuthMode::Signature => Auth::Signature(Signer::new(
+                &settings.acct_id,
+                &settings.user_name,
+                &settings.app_id,
+                &settings.app_secret,
+                settings.lcid,
+                &settings.org_num,
+            )),
+            AuthMode::Password => Auth::Password {
+                user_name: settings.user_name.clone(),
+                password: settings.password.clone().ok_or_else(|| {
+                    invalid("kingdee.password", "required when kingdee.auth = \"password\"")
+                })?,
+                lcid: settings.lcid,
+            },
+        };
+        let query_url = format!("{base}{EXECUTE_BILL_QUERY}");
+        if let Auth::Signature(signer) = &auth {
+            signature_headers(signer, &query_url)?;
+        }
+        let request_timeout = Duration::from_secs(settings.request_timeout_secs);
+        let http = reqwest::Client::builder()
+            .timeout(request_timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(request_timeout))
+            // A redirect would turn the POST into a GET; report it as the wrong server_url.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(KingdeeError::ClientBuild)?;
+        let limiter = NonZeroU32::new(settings.requests_per_second)
+            .map(|rps| RateLimiter::direct(Quota::per_second(rps).allow_burst(NonZeroU32::MIN)));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                query_url,
+                login_url: format!("{base}{VALIDATE_USER}"),
+                acct_id: settings.acct_id.clone(),
+                auth,
+                session: SessionStore::default(),
+                login: Mutex::new(()),
+                limiter,
+                in_flight: Semaphore::new(settings.max_in_flight.max(1)),
+                retry: RetryPolicy::from_settings(settings),
+            }),
+        })
+    }
+
+    /// One ExecuteBillQuery page with rate limiting, in-flight cap, session handling, and
+    /// retries per [`KingdeeError::class`]: transient errors with backoff, a refused session
+    /// once with a fresh one, nothing else.
+    pub async fn execute_bill_query(&self, query: &BillQuery) -> Result<Vec<Record>, KingdeeError> {
+        let call = Call { query, body: query.body(), request: query.describe() };
+        let retry = &self.inner.retry;
+        let started = Instant::now();
+        let session_retried = AtomicBool::new(false);
+        (|| self.attempt_with_fresh_session_once(&call, &session_retried))
+            .retry(retry.backoff())
+            .when(|e: &KingdeeError| e.class() == ErrorClass::Transient)
+            .adjust(|_, proposed| retry.delay(started, proposed))
+            .notify(|e, delay| {
+                metrics::counter!(RETRIES_TOTAL).increment(1);
+                warn!(
+                    form_id = %query.form_id,
+                    start_row = query.start_row,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    error = %report(e),
+                    "Retrying a Kingdee request after a transient error"
+                );
+            })
+            .await
+    }
+
+    /// MsgCode 1 means no valid session and the credentials failed: drop the session and try
+    /// once more from scratch. Once per call, so a wrong secret costs two requests, not a loop.
+    async fn attempt_with_fresh_session_once(
+        &self,
+        call: &Call<'_>,
+        session_retried: &AtomicBool,
+    ) -> Result<Vec<Record>, KingdeeError> {
+        match self.attempt(call).await {
+            Err(KingdeeError::Authentication { .. }) if !session_retried.swap(true, Ordering::Relaxed) => {
+                metrics::counter!(RETRIES_TOTAL).increment(1);
+                warn!(form_id = %call.query.form_id, "Kingdee refused the session; retrying once with a new one");
+                self.attempt(call).await
+            }
+            result => result,
+        }
+    }
+
+    /// One HTTP request for the page, plus a password login first when one is needed.
+    async fn attempt(&self, call: &Call<'_>) -> Result<Vec<Record>, KingdeeError> {
+        let session = self.session().await?;
+        let mut headers = HeaderMap::new();
+        headers.extend(session.headers());
+        let signer = match &self.inner.auth {
+            Auth::Signature(signer) => Some(signer),
+            Auth::Password { .. } => None,
+        };
+        let exchange = Exchange {
+            request: &call.request,
+            form_id: &call.query.form_id,
+            acct_id: &self.inner.acct_id,
+        };
+        let result = self
+            .send(&self.inner.query_url, signer, headers, call.body.clone(), &call.request)
+            .await
+            .and_then(|reply| {
+                let rows = classify(reply.status, &reply.body, &exchange)
+                    .and_then(|answer| call.query.records(answer));
+                match &rows {
+                    Ok(_) => self.inner.session.absorb(&reply.headers),
+                    Err(KingdeeError::Authentication { .. }) => self.inner.session.invalidate(&session),
+                    Err(_) => {}
+                }
+                rows
+            });
+        count_outcome(&result);
+        result
+    }
+
+    /// The session to send: whatever is known in signature mode (the signature is enough),
+    /// a logged-in one in password mode.
+    async fn session(&self) -> Result<Session, KingdeeError> {
+        let Auth::Password { user_name, password, lcid } = &self.inner.auth else {
+            return Ok(self.inner.session.snapshot());
+        };
+        let current = self.inner.session.snapshot();
+        if current.sid().is_some() {
+            return Ok(current);
+        }
+        let _one_login_at_a_time = self.inner.login.lock().await;
+        let current = self.inner.session.snapshot();
+        if current.sid().is_some() {
+            return Ok(current);
+        }
+        let request = format!("ValidateUser as `{user_name}`");
+        let body = login_body(&self.inner.acct_id, user_name, password, *lcid);
+        let exchange =
+            Exchange { request: &request, form_id: "(login)", acct_id: &self.inner.acct_id };
+        let result = self
+            .send(&self.inner.login_url, None, HeaderMap::new(), body, &request)
+            .await
+            .and_then(|reply| {
+                let answer = classify(reply.status, &reply.body, &exchange)?;
+                let sid = login_session_id(&answer, &request)?;
+                self.inner.session.absorb(&reply.headers);
+                self.inner.session.set_sid(&sid);
+                Ok(())
+            });
+        count_outcome(&result);
+        result?;
+        info!(user_name = %user_name, "Logged in to Kingdee with a password");
+        Ok(self.inner.session.snapshot())
+    }
+
+    /// Sends one POST once a slot and a rate token are free, and reads the whole answer.
+    async fn send(
+        &self,
+        url: &str,
+        signer: Option<&Signer>,
+        mut headers: HeaderMap,
+        body: String,
+        request: &str,
+    ) -> Result<Reply, KingdeeError> {
+        // The slot first, then the token: a token taken while queueing for a slot would be
+        // spent in a burst when slots free up. The semaphore is never closed.
+        let _slot = self.inner.in_flight.acquire().await.ok();
+        if let Some(limiter) = &self.inner.limiter {
+            limiter.until_ready().await;
+        }
+        if let Some(signer) = signer {
+            headers.extend(signature_headers(signer, url)?);
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT_CHARSET, HeaderValue::from_static("utf-8"));
+        let started = Instant::now();
+        let result = async {
+            let response = self.inner.http.post(url).headers(headers).body(body).send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?.into();
+            Ok(Reply { status, headers, body })
+        }
+        .await
+        .map_err(|source| KingdeeError::Transport { request: request.to_owned(), source });
+        let elapsed = started.elapsed();
+        metrics::histogram!(REQUEST_SECONDS).record(elapsed.as_secs_f64());
+        debug!(
+            request = %request,
+            status = result.as_ref().map_or(0, |reply| reply.status.as_u16()),
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "Kingdee request answered"
+        );
+        result
+    }
+}
+
+/// One page request, serialized once for all its attempts.
+struct Call<'a> {
+    query: &'a BillQuery,
+    body: String,
+    request: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Exponential backoff with jitter, bounded in attempts, per-delay length and total time.
+struct RetryPolicy {
+    min_delay: Duration,
+    max_delay: Duration,
+    attempts: usize,
+    max_elapsed: Duration,
+}
+
+impl RetryPolicy {
+    fn from_settings(settings: &KingdeeSettings) -> Self {
+        Self {
+            min_delay: Duration::from_millis(settings.retry_min_delay_ms),
+            max_delay: Duration::from_millis(settings.retry_max_delay_ms.max(settings.retry_min_delay_ms)),
+            attempts: settings.retry_attempts.max(1),
+            max_elapsed: Duration::from_secs(settings.retry_max_elapsed_secs),
+        }
+    }
+
+    /// backon's jitter adds up to 100 %: growing the base only to half the maximum keeps the
+    /// full jitter range at the cap while no delay passes `max_delay`.
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.min_delay)
+            .with_max_delay((self.max_delay / 2).max(self.min_delay))
+            .with_max_times(self.attempts - 1)
+            .with_jitter()
+    }
+
+    /// The next delay, or `None` when it would end past the total time allowed.
+    fn delay(&self, started: Instant, proposed: Option<Duration>) -> Option<Duration> {
+        let delay = proposed?.min(self.max_delay);
+        (started.elapsed() + delay <= self.max_elapsed).then_some(delay)
+    }
+}
+
+/// The signature headers as header values; only odd bytes in `app_id` can make this fail,
+/// which [`KingdeeClient::new`] reports before anything is sent.
+fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeError> {
+    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    signer
+        .headers(url, timestamp)
+        .into_iter()
+        .map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes());
+            let value = HeaderValue::from_str(&value);
+            match (name, value) {
+                (Ok(name), Ok(value)) => Ok((name, value)),
+                _ => Err(invalid("kingdee.app_id", "must be printable ASCII to go in a header")),
+            }
+        })
+        .collect()
+}
+
+/// `server_url` checked and ending in `/`, ready for a service name.
+fn base_url(server_url: &str) -> Result<String, KingdeeError> {
+    let url = Url::parse(server_url).map_err(|e| invalid("kingdee.server_url", &e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("kingdee.server_url", "must start with http:// or https://"));
+    }
+    let mut base = server_url.trim().to_owned();
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    Ok(base)
+}
+
+fn invalid(name: &'static str, reason: &str) -> KingdeeError {
+    KingdeeError::InvalidSettings { name, reason: reason.to_owned() }
+}
+
+/// reqwest is built without a default crypto provider; rustls uses the process default, so
+/// install ring's once. Another part of the program may have installed one already: keep it.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only means another thread won the race; its provider is as good.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+fn count_outcome<T>(result: &Result<T, KingdeeError>) {
+    let outcome = result.as_ref().err().map_or("ok", KingdeeError::outcome);
+    metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// An error and its sources on one line, for logs.
+fn report(error: &KingdeeError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

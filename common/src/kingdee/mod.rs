@@ -1,0 +1,17 @@
+//! Kingdee K3Cloud WebAPI client: the source end of the pipeline. The producer asks it for one
+//! ExecuteBillQuery page at a time ([`KingdeeClient`]), paging by keyset ([`Keyset`], [`Cursor`]).
+
+mod client;
+mod error;
+mod keyset;
+mod query;
+mod session;
+mod sign;
+
+#[cfg(test)]
+mod client_tests;
+
+pub use client::KingdeeClient;
+pub use error::{ErrorClass, KingdeeError};
+pub use keyset::{Cursor, Keyset};
+pub use query::{BillQuery, Record};

@@ -1,0 +1,317 @@
+//! `CompiledMapping`: a mapping parsed and checked once at start, then applied to every record
+//! on the hot path. Identifiers that reach SQL are whitelisted here; function names, argument
+//! counts and constant arguments are checked here; field references become slots.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::error::MappingError;
+use super::functions;
+use super::ident::is_sql_identifier;
+use super::node::{Node, Segment};
+use super::parse::{Expr, Piece, parse_expression};
+use super::spec::MappingSpec;
+use super::value::SqlValue;
+
+/// A mapping ready to apply: `Send + Sync`, share it through an `Arc`.
+pub struct CompiledMapping {
+    table: String,
+    columns: Vec<String>,
+    expressions: Vec<String>,
+    nodes: Vec<Node>,
+    key: usize,
+    version: usize,
+    /// Every field referenced, first-seen order, deduplicated ignoring case (as Kingdee does).
+    fields: Vec<SourceField>,
+}
+
+struct SourceField {
+    name: String,
+    /// The first column that references the field, for messages.
+    column: String,
+}
+
+impl CompiledMapping {
+    /// Parses every expression and checks every name; any mistake is an error before a record
+    /// is read. Column names compare ignoring case, as MySQL does.
+    pub fn compile(spec: &MappingSpec) -> Result<Self, MappingError> {
+        if !is_sql_identifier(&spec.table) {
+            return Err(MappingError::InvalidIdentifier {
+                kind: "table",
+                name: spec.table.clone(),
+            });
+        }
+        if spec.columns.is_empty() {
+            return Err(MappingError::NoColumns);
+        }
+        let mut columns: Vec<String> = Vec::with_capacity(spec.columns.len());
+        let mut nodes = Vec::with_capacity(spec.columns.len());
+        let mut fields = Vec::new();
+        for (column, expression) in &spec.columns {
+            if !is_sql_identifier(column) {
+                return Err(MappingError::InvalidIdentifier {
+                    kind: "column",
+                    name: column.clone(),
+                });
+            }
+            if columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+                return Err(MappingError::DuplicateColumn {
+                    column: column.clone(),
+                });
+            }
+            let expr = parse_expression(expression).map_err(|error| MappingError::Parse {
+                column: column.clone(),
+                expression: expression.clone(),
+                error,
+            })?;
+            nodes.push(
+                Lowering {
+                    column,
+                    fields: &mut fields,
+                }
+                .lower(expr)?,
+            );
+            columns.push(column.clone());
+        }
+        let position = |role: &'static str, wanted: &str| {
+            columns
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(wanted))
+                .ok_or_else(|| MappingError::NotMapped {
+                    role,
+                    column: wanted.to_owned(),
+                })
+        };
+        let key = position("key", &spec.key)?;
+        let version = position("version", &spec.version)?;
+        let expressions = spec.columns.iter().map(|(_, e)| e.clone()).collect();
+        Ok(Self {
+            table: spec.table.clone(),
+            columns,
+            expressions,
+            nodes,
+            key,
+            version,
+            fields,
+        })
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The key column, spelled as in [`CompiledMapping::columns`].
+    pub fn key_column(&self) -> &str {
+        &self.columns[self.key]
+    }
+
+    /// The version column, spelled as in [`CompiledMapping::columns`].
+    pub fn version_column(&self) -> &str {
+        &self.columns[self.version]
+    }
+
+    /// Position of the key column in [`CompiledMapping::columns`] and in every applied row.
+    pub fn key_index(&self) -> usize {
+        self.key
+    }
+
+    /// Position of the version column in [`CompiledMapping::columns`] and in every applied row.
+    pub fn version_index(&self) -> usize {
+        self.version
+    }
+
+    /// Target columns in mapping order; [`CompiledMapping::apply`] returns values in this order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Every Kingdee field the mapping reads, in first-seen order, without duplicates (ignoring
+    /// case): the FieldKeys the producer asks for.
+    pub fn source_fields(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// Fails on the first referenced field that is not among `fetched` (ignoring case, as
+    /// Kingdee matches FieldKeys).
+    pub fn check_fields(&self, fetched: &[String]) -> Result<(), MappingError> {
+        match self
+            .fields
+            .iter()
+            .find(|f| !fetched.iter().any(|k| k.eq_ignore_ascii_case(&f.name)))
+        {
+            Some(f) => Err(MappingError::NotFetched {
+                field: f.name.clone(),
+                column: f.column.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails on the first mapped column missing from `table_columns` (the live table's columns
+    /// from `information_schema`, compared ignoring case).
+    pub fn check_columns(&self, table_columns: &[String]) -> Result<(), MappingError> {
+        match self
+            .columns
+            .iter()
+            .find(|c| !table_columns.iter().any(|t| t.eq_ignore_ascii_case(c)))
+        {
+            Some(column) => Err(MappingError::UnknownColumn {
+                column: column.clone(),
+                table: self.table.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// One value per column, in [`CompiledMapping::columns`] order. A field is looked up by its
+    /// exact name first, then ignoring case; a field absent from the record is an error (a
+    /// field present with `null` is a null value).
+    pub fn apply(&self, record: &Map<String, Value>) -> Result<Vec<SqlValue>, MappingError> {
+        let mut values = Vec::with_capacity(self.fields.len());
+        for field in &self.fields {
+            let value = record
+                .get(&field.name)
+                .or_else(|| {
+                    record
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
+                        .map(|(_, v)| v)
+                })
+                .ok_or_else(|| MappingError::MissingField {
+                    field: field.name.clone(),
+                    column: field.column.clone(),
+                })?;
+            values.push(value);
+        }
+        self.nodes
+            .iter()
+            .zip(&self.columns)
+            .map(|(node, column)| {
+                node.eval(&values).map_err(|e| MappingError::Function {
+                    column: column.clone(),
+                    function: e.function,
+                    error: e.error,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Turns one column's syntax tree into nodes, registering the fields it reads.
+struct Lowering<'a> {
+    column: &'a str,
+    fields: &'a mut Vec<SourceField>,
+}
+
+impl Lowering<'_> {
+    fn lower(&mut self, expr: Expr) -> Result<Node, MappingError> {
+        match expr {
+            Expr::Const(value) => Ok(Node::Const(value)),
+            Expr::Template(pieces) => Ok(self.template(pieces)),
+            Expr::Call { name, args } => {
+                let column = self.column.to_owned();
+                let Some(function) = functions::find(&name) else {
+                    return Err(MappingError::UnknownFunction {
+                        function: name,
+                        column,
+                    });
+                };
+                if !function.accepts(args.len()) {
+                    return Err(MappingError::Arity {
+                        function: function.name,
+                        usage: function.usage,
+                        got: args.len(),
+                        column,
+                    });
+                }
+                let args = args
+                    .into_iter()
+                    .map(|a| self.lower(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let constant = args.iter().all(|a| a.as_const().is_some());
+                let eval = function
+                    .build(args)
+                    .map_err(|error| MappingError::Argument {
+                        column: column.clone(),
+                        function: function.name,
+                        error,
+                    })?;
+                let node = Node::Call {
+                    function: function.name,
+                    eval,
+                };
+                if !constant {
+                    return Ok(node);
+                }
+                // Constant in, constant out: evaluate now, and report a bad constant now.
+                node.eval(&[])
+                    .map(Node::Const)
+                    .map_err(|e| MappingError::Function {
+                        column,
+                        function: e.function,
+                        error: e.error,
+                    })
+            }
+        }
+    }
+
+    fn template(&mut self, pieces: Vec<Piece>) -> Node {
+        match <[Piece; 1]>::try_from(pieces) {
+            Ok([Piece::Field(field)]) => Node::Field(self.slot(field)),
+            Ok([Piece::Literal(text)]) => Node::Const(SqlValue::Text(text)),
+            Err(pieces) if pieces.is_empty() => Node::Const(SqlValue::Text(String::new())),
+            Err(pieces) => {
+                let mut capacity = 0;
+                let segments = pieces
+                    .into_iter()
+                    .map(|piece| match piece {
+                        Piece::Literal(text) => {
+                            capacity += text.len();
+                            Segment::Literal(text)
+                        }
+                        Piece::Field(field) => {
+                            // Room for a typical code or name; the String grows if needed.
+                            capacity += 16;
+                            Segment::Field(self.slot(field))
+                        }
+                    })
+                    .collect();
+                Node::Template { segments, capacity }
+            }
+        }
+    }
+
+    fn slot(&mut self, field: String) -> usize {
+        if let Some(slot) = self
+            .fields
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(&field))
+        {
+            return slot;
+        }
+        self.fields.push(SourceField {
+            name: field,
+            column: self.column.to_owned(),
+        });
+        self.fields.len() - 1
+    }
+}
+
+impl fmt::Debug for CompiledMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledMapping")
+            .field("table", &self.table)
+            .field("key", &self.key_column())
+            .field("version", &self.version_column())
+            .field(
+                "columns",
+                &self
+                    .columns
+                    .iter()
+                    .zip(&self.expressions)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}

@@ -1,0 +1,34 @@
+//! Declarative mapping: which Kingdee field (or function of fields) goes into which column of the
+//! target table. A job's mapping is loaded ([`MappingSpec`]), compiled once at start
+//! ([`CompiledMapping::compile`]: every expression parsed, every identifier checked), checked
+//! against Kingdee's fields and the live table, then applied to each record on the worker's hot
+//! path ([`CompiledMapping::apply`] → one [`SqlValue`] per column).
+//!
+//! The format is the seed's: a value is a template, `"{FMasterId}"` or `"{FNumber}-{FName}"`
+//! (`{{` and `}}` for literal braces), or a function, `"_function trim('{FSpecification}')"`.
+//! A template that is exactly one `{Field}` keeps the field's type (number, text, bool, null); any
+//! other template is text, with null fields rendered as nothing; a template without fields is a
+//! text constant. Function arguments are quoted templates (`''` for a quote), numbers, bare
+//! `{Field}`s, `null`, or nested calls: `upper(trim('{FName}'))`. Function names ignore case.
+//!
+//! Functions: `trim`, `ltrim`, `rtrim`, `upper`, `lower`, `length`, `to_text`, `concat`,
+//! `substr`, `left`, `right`, `replace`, `coalesce`, `default`, `nullif`, `lookup`,
+//! `date_format`, `datetime`, `to_int`, `to_decimal` (see `functions/`).
+
+mod compile;
+mod convert;
+mod error;
+mod functions;
+mod ident;
+mod node;
+mod parse;
+mod spec;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use compile::CompiledMapping;
+pub use error::{ArgumentError, FunctionError, MappingError, ParseError, ParseErrorKind};
+pub use spec::MappingSpec;
+pub use value::SqlValue;

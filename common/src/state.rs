@@ -1,0 +1,187 @@
+//! k3sync's own tables: the producer's cursor (`sync_state`), the pass history (`sync_runs`) and
+//! the per-job named lock that keeps two producers from paging the same job at once.
+
+use sqlx::mysql::MySqlPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{MySql, Row};
+use uuid::Uuid;
+
+use crate::kingdee::Cursor;
+use crate::settings::SyncMode;
+
+impl SyncMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::Incremental => "incremental",
+            SyncMode::Full => "full",
+            SyncMode::New => "new",
+        }
+    }
+}
+
+/// Where the next pass of `(job, mode)` starts.
+pub async fn load_cursor(
+    pool: &MySqlPool,
+    job: &str,
+    mode: SyncMode,
+) -> Result<Cursor, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT cursor_time, cursor_key, pass_open FROM sync_state WHERE job = ? AND mode = ?",
+    )
+    .bind(job)
+    .bind(mode.as_str())
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(Cursor::Start) };
+    let time: Option<String> = row.try_get("cursor_time")?;
+    let key: Option<i64> = row.try_get("cursor_key")?;
+    let open: bool = row.try_get("pass_open")?;
+    // A finished full pass is not resumed: the next one reads everything again.
+    if mode == SyncMode::Full && !open {
+        return Ok(Cursor::Start);
+    }
+    Ok(match (time, key) {
+        (Some(at), Some(key)) => Cursor::Timed { at, key },
+        (None, Some(key)) => Cursor::Key { key },
+        _ => Cursor::Start,
+    })
+}
+
+/// Stores the cursor after every confirm of a page has arrived.
+pub async fn store_cursor(
+    pool: &MySqlPool,
+    job: &str,
+    mode: SyncMode,
+    cursor: &Cursor,
+    pass_open: bool,
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let (time, key) = match cursor {
+        Cursor::Start => (None, None),
+        Cursor::Key { key } => (None, Some(*key)),
+        Cursor::Timed { at, key } => (Some(at.as_str()), Some(*key)),
+    };
+    sqlx::query(
+        "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, pass_open, run_id) \
+         VALUES (?, ?, ?, ?, ?, ?) \
+         ON DUPLICATE KEY UPDATE cursor_time = VALUES(cursor_time), cursor_key = VALUES(cursor_key), \
+         pass_open = VALUES(pass_open), run_id = VALUES(run_id)",
+    )
+    .bind(job)
+    .bind(mode.as_str())
+    .bind(time)
+    .bind(key)
+    .bind(pass_open)
+    .bind(run_id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks a full pass finished so that the next one starts from the beginning.
+pub async fn close_pass(pool: &MySqlPool, job: &str, mode: SyncMode) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sync_state SET pass_open = 0 WHERE job = ? AND mode = ?")
+        .bind(job)
+        .bind(mode.as_str())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// How a pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    /// Stopped by SIGTERM after a confirmed page; the next pass resumes from its cursor.
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Opens the `sync_runs` row of a pass.
+pub async fn start_run(
+    pool: &MySqlPool,
+    run_id: Uuid,
+    job: &str,
+    mode: SyncMode,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO sync_runs (run_id, job, mode, status) VALUES (?, ?, ?, ?)")
+        .bind(run_id.to_string())
+        .bind(job)
+        .bind(mode.as_str())
+        .bind(RunStatus::Running.as_str())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records progress (while running) or the outcome (when finished) of a pass.
+pub async fn update_run(
+    pool: &MySqlPool,
+    run_id: Uuid,
+    status: RunStatus,
+    pages: u64,
+    records: u64,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let finished = status != RunStatus::Running;
+    sqlx::query(
+        "UPDATE sync_runs SET status = ?, pages = ?, records = ?, error = ?, \
+         finished_at = IF(?, CURRENT_TIMESTAMP(3), NULL) WHERE run_id = ?",
+    )
+    .bind(status.as_str())
+    .bind(pages)
+    .bind(records)
+    .bind(error)
+    .bind(finished)
+    .bind(run_id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A MySQL named lock (`GET_LOCK`) held on its own connection; released on drop of the
+/// connection or explicitly. Works across hosts, unlike an in-process lock.
+pub struct JobLock {
+    conn: PoolConnection<MySql>,
+    name: String,
+}
+
+impl JobLock {
+    /// Waits up to `wait_secs` for the job's lock; `None` when another producer holds it.
+    pub async fn acquire(
+        pool: &MySqlPool,
+        job: &str,
+        wait_secs: u64,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        // The lock lives as long as this session: never hand the connection back to the pool,
+        // or a later borrower would silently hold the job's lock.
+        conn.close_on_drop();
+        let name = format!("k3sync.producer.{job}");
+        let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+            .bind(&name)
+            .bind(wait_secs)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok((got == Some(1)).then_some(Self { conn, name }))
+    }
+
+    pub async fn release(mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut *self.conn).await?;
+        Ok(())
+    }
+}

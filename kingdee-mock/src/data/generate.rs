@@ -1,0 +1,286 @@
+//! Builds the deterministic BD_MATERIAL data set: the same seed and row count always give the
+//! same rows. Materials are created in T00 mostly; about 15% are later allocated (分配) to one to
+//! three other organisations, which adds rows with the same FMasterId and FNumber, a higher
+//! FMaterialId and a different FUseOrgId (never twice the same org for one master).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fmt::Write as _;
+
+use super::row::{Arena, Flag, REF_COUNT, RefField, Row, Str, TEXT_COUNT, TextField};
+use super::tables::{
+    DESCRIPTIONS, DOCUMENT_STATUSES, ERP_CLASSES, GROUPS, KINDS, Kind, ODD_NAMES, ORGS, PREFIXES,
+    SpecShape, UNIT_KG, USERS,
+};
+use crate::dates::ms_of;
+use crate::rng::Rng;
+
+/// The first FMaterialId handed out.
+pub const FIRST_ID: i64 = 100_001;
+
+const DAY: i64 = 86_400_000;
+const SUFFIXES: &[&str] = &["（A级）", "（加厚）", "标准型", "改良型", "（通用）", "-H"];
+
+struct Clock {
+    start: i64,
+    span: i64,
+    end: i64,
+    masters: f64,
+}
+
+impl Clock {
+    fn new(rows: usize) -> Self {
+        let start = ms_of(2019, 1, 1, 0, 0, 0, 0);
+        Self {
+            start,
+            span: ms_of(2024, 10, 31, 0, 0, 0, 0) - start,
+            end: ms_of(2024, 12, 31, 23, 59, 59, 999),
+            masters: (rows as f64 / 1.3).max(1.0),
+        }
+    }
+
+    /// A moment near the point of the timeline where master `i` is created.
+    fn at(&self, i: usize, rng: &mut Rng) -> i64 {
+        let frac = (i as f64 / self.masters).min(1.0);
+        let t = self.start + (frac * self.span as f64) as i64 + rng.range(-3 * DAY, 3 * DAY);
+        t.clamp(self.start, self.start + self.span)
+    }
+
+    /// A modification time after `created`: often minutes later, sometimes months.
+    fn modified(&self, created: i64, rng: &mut Rng) -> i64 {
+        let delta = match rng.weighted(&[35, 45, 20]) {
+            0 => rng.range(0, 600_000),
+            1 => rng.range(0, 60 * DAY),
+            _ => rng.range(0, 400 * DAY),
+        };
+        (created + delta).min(self.end).max(created)
+    }
+}
+
+/// Generates `rows` rows from `seed`, sorted by FMaterialId.
+pub fn generate(rows: usize, seed: u64) -> (Vec<Row>, Arena) {
+    let mut rng = Rng::new(seed);
+    let mut arena = Arena::with_capacity(rows.saturating_mul(96));
+    let mut out: Vec<Row> = Vec::with_capacity(rows);
+    let clock = Clock::new(rows);
+    // (due master index, sequence, position of the master row, target org)
+    let mut pending: BinaryHeap<Reverse<(usize, usize, usize, usize)>> = BinaryHeap::new();
+    let mut master = 0usize;
+    let mut seq = 0usize;
+    while out.len() < rows {
+        while let Some(&Reverse((due, _, pos, org))) = pending.peek() {
+            if due > master || out.len() >= rows {
+                break;
+            }
+            pending.pop();
+            let id = FIRST_ID + out.len() as i64;
+            let created = clock.at(master, &mut rng);
+            let copy = allocated_copy(&out[pos], id, org, created, &clock, &mut rng);
+            out.push(copy);
+        }
+        if out.len() >= rows {
+            break;
+        }
+        let pos = out.len();
+        let id = FIRST_ID + pos as i64;
+        let created = clock.at(master, &mut rng);
+        let row = new_material(id, master, created, &clock, &mut rng, &mut arena);
+        let home = row.reference(RefField::UseOrg);
+        out.push(row);
+        if rng.chance(0.15) {
+            let mut others: Vec<usize> = (1..ORGS.len()).filter(|&o| o != home).collect();
+            for _ in 0..rng.range(1, 3) {
+                let org = others.remove(rng.below(others.len() as u64) as usize);
+                let due = master + rng.range(1, 400) as usize;
+                pending.push(Reverse((due, seq, pos, org)));
+                seq += 1;
+            }
+        }
+        master += 1;
+    }
+    (out, arena)
+}
+
+fn allocated_copy(
+    master: &Row,
+    id: i64,
+    org: usize,
+    created: i64,
+    clock: &Clock,
+    rng: &mut Rng,
+) -> Row {
+    let mut row = master.clone();
+    row.material_id = id;
+    row.create_date = created.max(master.create_date);
+    row.modify_date = clock.modified(row.create_date, rng);
+    row.set_reference(RefField::UseOrg, org);
+    row.set_reference(RefField::Creator, 1 + rng.below(USERS.len() as u64 - 1) as usize);
+    row.set_reference(RefField::Modifier, row.reference(RefField::Creator));
+    row.approve_date = master.approve_date.map(|_| row.modify_date);
+    row
+}
+
+fn new_material(
+    id: i64,
+    index: usize,
+    created: i64,
+    clock: &Clock,
+    rng: &mut Rng,
+    arena: &mut Arena,
+) -> Row {
+    let kind = *rng.pick(KINDS);
+    let modified = clock.modified(created, rng);
+    let status = DOCUMENT_STATUSES[rng.weighted(&weights(DOCUMENT_STATUSES))].0;
+    let forbidden = rng.chance(0.05);
+    let erp = ERP_CLASSES[rng.weighted(&weights(ERP_CLASSES))].0;
+    let group = if rng.chance(0.03) { 0 } else { kind.group };
+    let mut text = [Str::default(); TEXT_COUNT];
+    let (name, mnemonic) = name_of(&kind, rng);
+    text[TextField::Number as usize] = arena.push_with(|s| number_of(s, group, index));
+    text[TextField::Name as usize] = arena.push(&name);
+    text[TextField::Specification as usize] = arena.push_with(|s| spec_of(s, kind.spec, rng));
+    text[TextField::MnemonicCode as usize] = arena.push(&mnemonic);
+    text[TextField::OldNumber as usize] = if rng.chance(0.15) {
+        arena.push_with(|s| {
+            let _ = write!(s, "OLD-{:05}", rng.below(100_000));
+        })
+    } else {
+        arena.push("")
+    };
+    text[TextField::Description as usize] =
+        arena.push(if rng.chance(0.1) { rng.pick(DESCRIPTIONS) } else { "" });
+    text[TextField::DocumentStatus as usize] = arena.push(status);
+    text[TextField::ForbidStatus as usize] = arena.push(if forbidden { "B" } else { "A" });
+    text[TextField::ErpClsId as usize] = arena.push(erp);
+    text[TextField::Barcode as usize] = if rng.chance(0.7) {
+        arena.push_with(|s| {
+            let _ = write!(s, "69{:011}", rng.below(100_000_000_000));
+        })
+    } else {
+        arena.push("")
+    };
+    let product_line = match rng.weighted(&[80, 12, 8]) {
+        0 => Some(arena.push_with(|s| {
+            let _ = write!(s, "PL-{:02}", rng.range(1, 12));
+        })),
+        1 => Some(arena.push("")),
+        _ => None,
+    };
+    let org = [1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4][rng.below(11) as usize];
+    let user = |rng: &mut Rng| 1 + rng.below(USERS.len() as u64 - 1) as u16;
+    let mut refs = [0u16; REF_COUNT];
+    refs[RefField::MaterialGroup as usize] = group as u16;
+    refs[RefField::CreateOrg as usize] = org;
+    refs[RefField::UseOrg as usize] = org;
+    refs[RefField::Creator as usize] = user(rng);
+    refs[RefField::Modifier as usize] = user(rng);
+    let approved = matches!(status, "C" | "D");
+    refs[RefField::Approver as usize] = if approved { user(rng) } else { 0 };
+    refs[RefField::Forbidder as usize] = if forbidden { user(rng) } else { 0 };
+    refs[RefField::BaseUnit as usize] = kind.unit as u16;
+    refs[RefField::Category as usize] = kind.category as u16;
+    refs[RefField::TaxRate as usize] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 0][rng.below(12) as usize];
+    let (net, gross) = weights_of(kind.unit, rng);
+    let mut row = Row {
+        material_id: id,
+        master_id: id,
+        create_date: created,
+        modify_date: modified,
+        approve_date: approved.then(|| created + (modified - created) / 2),
+        forbid_date: forbidden.then_some(modified),
+        net_weight: net,
+        gross_weight: gross,
+        text,
+        product_line,
+        refs,
+        flags: 0,
+    };
+    row.set_flag(Flag::IsPurchase, erp == "1" || rng.chance(0.2));
+    row.set_flag(Flag::IsInventory, rng.chance(0.95));
+    row.set_flag(Flag::IsSale, kind.category == 4 || rng.chance(0.3));
+    row
+}
+
+fn weights(table: &[(&str, u32)]) -> Vec<u32> {
+    table.iter().map(|&(_, w)| w).collect()
+}
+
+/// `1.01.000123`: the group's code without its leading zero, then a serial per master.
+fn number_of(out: &mut String, group: usize, index: usize) {
+    let code = if group == 0 {
+        "09.99"
+    } else {
+        GROUPS[group].number
+    };
+    let (top, sub) = code.split_once('.').unwrap_or((code, "00"));
+    let _ = write!(out, "{}.{sub}.{:06}", top.trim_start_matches('0'), index + 1);
+}
+
+fn name_of(kind: &Kind, rng: &mut Rng) -> (String, String) {
+    if rng.chance(0.005) {
+        return ((*rng.pick(ODD_NAMES)).to_owned(), "QT".to_owned());
+    }
+    let (prefix, initials) = *rng.pick(PREFIXES);
+    let mut name = format!("{prefix}{}", kind.word);
+    if rng.chance(0.2) {
+        name.push_str(rng.pick(SUFFIXES));
+    }
+    (name, format!("{initials}{}", kind.initials))
+}
+
+fn spec_of(out: &mut String, shape: SpecShape, rng: &mut Rng) {
+    if rng.chance(0.08) {
+        return;
+    }
+    let start = out.len();
+    let n = |rng: &mut Rng, lo: i64, hi: i64| rng.range(lo, hi);
+    let _ = match shape {
+        SpecShape::Metric => write!(out, "M{}*{}", n(rng, 2, 24), n(rng, 4, 120)),
+        SpecShape::Washer => write!(out, "Φ{}*{}*{}", n(rng, 3, 30), n(rng, 6, 60), n(rng, 1, 5)),
+        SpecShape::Bearing => write!(out, "6{:03}-2RS", n(rng, 200, 312)),
+        SpecShape::Resistor => write!(out, "{}KΩ ±1% 0603", n(rng, 1, 470)),
+        SpecShape::Capacitor => write!(out, "{}uF/{}V", n(rng, 1, 1000), n(rng, 6, 450)),
+        SpecShape::Part => write!(out, "HF-{}", n(rng, 100, 999)),
+        SpecShape::Sheet => write!(out, "{}mm*1250*2500", n(rng, 1, 20)),
+        SpecShape::Wire => write!(out, "Φ{}.{}mm", n(rng, 0, 6), n(rng, 1, 9)),
+        SpecShape::Profile => write!(out, "{0}*{0}*{1}", n(rng, 20, 80), n(rng, 1, 4)),
+        SpecShape::Volume => write!(out, "{}L/桶", n(rng, 1, 200)),
+        SpecShape::Gear => write!(out, "m{} z{}", n(rng, 1, 8), n(rng, 12, 120)),
+        SpecShape::Flange => write!(out, "DN{} PN16", n(rng, 1, 30) * 10),
+        SpecShape::Motor => write!(out, "{}kW 380V", n(rng, 1, 90)),
+        SpecShape::Carton => write!(
+            out,
+            "{}*{}*{}mm",
+            n(rng, 100, 800),
+            n(rng, 100, 600),
+            n(rng, 50, 500)
+        ),
+        SpecShape::Label => write!(out, "{}*{}mm", n(rng, 20, 100), n(rng, 10, 80)),
+        SpecShape::Tape => write!(out, "{}mm*{}m", n(rng, 10, 60), n(rng, 10, 100)),
+    };
+    // A few specifications carry the stray spaces that make a trim() in the mapping matter.
+    match rng.below(100) {
+        0 => out.insert(start, ' '),
+        1 => out.push_str("  "),
+        2 => {
+            if let Some(i) = out[start..].find('*') {
+                out.insert_str(start + i, "  ");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Net and gross weight in kilograms with three decimals; gross is never below net.
+fn weights_of(unit: usize, rng: &mut Rng) -> (f64, f64) {
+    if rng.chance(0.03) {
+        return (0.0, 0.0);
+    }
+    let net = if unit == UNIT_KG {
+        rng.range(500, 500_000)
+    } else {
+        rng.range(1, 20_000)
+    };
+    let gross = net + rng.range(0, net / 7);
+    (net as f64 / 1000.0, gross as f64 / 1000.0)
+}

@@ -1,0 +1,143 @@
+//! One BD_MATERIAL row, stored compactly: numbers and dates inline, base-data references as
+//! small indices into the static tables, and text as spans of one shared string arena (so a
+//! million rows cost a few hundred bytes each and need no allocation per string).
+
+/// A span of the [`Arena`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Str {
+    start: u32,
+    len: u32,
+}
+
+/// Every row's text, appended in one buffer. Mutations append the new text; the old text stays
+/// (a mock's edits are few, so nothing is reclaimed until `/_mock/reset`).
+#[derive(Debug, Default)]
+pub struct Arena {
+    buf: String,
+}
+
+impl Arena {
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            buf: String::with_capacity(bytes),
+        }
+    }
+
+    pub fn push(&mut self, s: &str) -> Str {
+        let start = self.buf.len() as u32;
+        self.buf.push_str(s);
+        Str {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    /// Appends whatever `f` writes, as one span.
+    pub fn push_with(&mut self, f: impl FnOnce(&mut String)) -> Str {
+        let start = self.buf.len();
+        f(&mut self.buf);
+        Str {
+            start: start as u32,
+            len: (self.buf.len() - start) as u32,
+        }
+    }
+
+    pub fn get(&self, s: Str) -> &str {
+        let start = s.start as usize;
+        self.buf.get(start..start + s.len as usize).unwrap_or("")
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
+/// The text fields of a row, an index into [`Row::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Number,
+    Name,
+    Specification,
+    MnemonicCode,
+    OldNumber,
+    Description,
+    DocumentStatus,
+    ForbidStatus,
+    ErpClsId,
+    Barcode,
+}
+
+pub const TEXT_COUNT: usize = 10;
+
+/// The boolean flags of a row, bits of [`Row::flags`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    IsPurchase = 1,
+    IsInventory = 2,
+    IsSale = 4,
+}
+
+/// The base-data references of a row, an index into [`Row::refs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefField {
+    MaterialGroup,
+    CreateOrg,
+    UseOrg,
+    Creator,
+    Modifier,
+    Approver,
+    Forbidder,
+    BaseUnit,
+    Category,
+    TaxRate,
+}
+
+pub const REF_COUNT: usize = 10;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub material_id: i64,
+    pub master_id: i64,
+    pub create_date: i64,
+    pub modify_date: i64,
+    pub approve_date: Option<i64>,
+    pub forbid_date: Option<i64>,
+    pub net_weight: f64,
+    pub gross_weight: f64,
+    pub text: [Str; TEXT_COUNT],
+    /// `None` is SQL NULL (the custom field was never filled in).
+    pub product_line: Option<Str>,
+    /// Index into the table of each reference; 0 is the empty reference.
+    pub refs: [u16; REF_COUNT],
+    pub flags: u8,
+}
+
+impl Row {
+    pub fn text(&self, field: TextField) -> Str {
+        self.text[field as usize]
+    }
+
+    pub fn set_text(&mut self, field: TextField, s: Str) {
+        self.text[field as usize] = s;
+    }
+
+    pub fn reference(&self, field: RefField) -> usize {
+        usize::from(self.refs[field as usize])
+    }
+
+    pub fn set_reference(&mut self, field: RefField, index: usize) {
+        self.refs[field as usize] = index as u16;
+    }
+
+    pub fn flag(&self, flag: Flag) -> bool {
+        self.flags & flag as u8 != 0
+    }
+
+    pub fn set_flag(&mut self, flag: Flag, on: bool) {
+        if on {
+            self.flags |= flag as u8;
+        } else {
+            self.flags &= !(flag as u8);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Back-pressure: while the job's work queue holds more than `max_queue_depth` messages the
+//! producer stops paging, so a slow database never turns into an unbounded queue.
+
+use std::time::Duration;
+
+use k3sync_common::amqp::topology::queue_depth;
+use lapin::Channel;
+use tokio_util::sync::CancellationToken;
+
+/// Returns once the queue is at or below `max_depth`, or when cancelled.
+pub async fn wait_for_room(
+    channel: &Channel,
+    queue: &str,
+    max_depth: u32,
+    cancel: &CancellationToken,
+) -> Result<(), lapin::Error> {
+    let mut logged = false;
+    loop {
+        let (ready, _) = queue_depth(channel, queue).await?;
+        metrics::gauge!("k3sync_queue_depth", "queue" => queue.to_owned()).set(f64::from(ready));
+        if ready <= max_depth {
+            return Ok(());
+        }
+        if !logged {
+            tracing::info!(queue, ready, max_depth, "Queue is full, pausing paging");
+            logged = true;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return Ok(()),
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The fetch side of a pass: pages Kingdee with a keyset cursor, one page ahead of the
+//! publisher (a channel of one page), so the next request overlaps the current publish.
+
+use k3sync_common::kingdee::{Cursor, KingdeeClient, KingdeeError, Keyset, Record};
+use tokio::sync::mpsc;
+
+/// One page of records and the cursor that follows its last record.
+pub struct Page {
+    /// 0-based page number within the pass.
+    pub index: u64,
+    pub records: Vec<Record>,
+    pub cursor_after: Cursor,
+    /// A short page ends the pass.
+    pub last: bool,
+}
+
+/// What the fetcher needs to build its queries.
+pub struct FetchPlan {
+    pub form_id: String,
+    pub field_keys: Vec<String>,
+    pub filter: String,
+    pub keyset: Keyset,
+    pub page_size: u32,
+}
+
+/// A page that could not be fetched; `index` names the page, the cursor has not moved past it.
+#[derive(Debug, thiserror::Error)]
+#[error("page {index} (after cursor {cursor:?}) failed")]
+pub struct FetchError {
+    pub index: u64,
+    pub cursor: Cursor,
+    #[source]
+    pub source: KingdeeError,
+}
+
+/// Pages until a short page; sends each page (or the first error) down `pages`.
+pub async fn fetch_pages(
+    client: KingdeeClient,
+    plan: FetchPlan,
+    mut cursor: Cursor,
+    pages: mpsc::Sender<Result<Page, FetchError>>,
+) {
+    let mut index = 0;
+    loop {
+        let query =
+            plan.keyset.page(&plan.form_id, &plan.field_keys, &plan.filter, &cursor, plan.page_size);
+        let result = match client.execute_bill_query(&query).await {
+            Ok(records) => next_page(&plan, index, records, &cursor),
+            Err(source) => Err(source),
+        };
+        let page = match result {
+            Ok(page) => page,
+            Err(source) => {
+                let _ = pages.send(Err(FetchError { index, cursor, source })).await;
+                return;
+            }
+        };
+        let last = page.last;
+        cursor = page.cursor_after.clone();
+        if pages.send(Ok(page)).await.is_err() || last {
+            return;
+        }
+        index += 1;
+    }
+}
+
+fn next_page(
+    plan: &FetchPlan,
+    index: u64,
+    records: Vec<Record>,
+    cursor: &Cursor,
+) -> Result<Page, KingdeeError> {
+    let cursor_after = match records.last() {
+        Some(last) => plan.keyset.advance(last)?,
+        None => cursor.clone(),
+    };
+    let last = records.len() < plan.page_size as usize;
+    Ok(Page { index, records, cursor_after, last })
+}

@@ -1,0 +1,12 @@
+//! The producer: reads a job's records out of Kingdee K3Cloud page by page (keyset paging) and
+//! publishes them to RabbitMQ, moving the job's cursor only over what the broker confirmed.
+
+mod backpressure;
+mod batch;
+mod fetch;
+mod pass;
+mod progress;
+mod schedule;
+
+pub use pass::{PassError, PassReport, Producer};
+pub use schedule::run_scheduled;

@@ -1,0 +1,80 @@
+//! `producer`: pages a k3sync job out of Kingdee K3Cloud into RabbitMQ.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use k3sync_common::settings::{Settings, SyncMode};
+use k3sync_producer::{Producer, run_scheduled};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(version, about = "Pages Kingdee K3Cloud with ExecuteBillQuery and publishes every record to RabbitMQ under publisher confirms")]
+struct Cli {
+    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
+    #[arg(long, env = "K3SYNC_CONFIG", default_value = "config/k3sync.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sync one job: one pass with --once, otherwise a pass every schedule_secs until SIGTERM.
+    Sync {
+        /// Job name from the settings.
+        #[arg(long, default_value = "materials")]
+        job: String,
+        /// incremental (cursor on FModifyDate), full (everything), new (created since the watermark).
+        #[arg(long, value_enum)]
+        mode: Option<Mode>,
+        /// Run one pass and exit (non-zero when it fails).
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Incremental,
+    Full,
+    New,
+}
+
+impl From<Mode> for SyncMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Incremental => SyncMode::Incremental,
+            Mode::Full => SyncMode::Full,
+            Mode::New => SyncMode::New,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    k3sync_common::telemetry::init_logging();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "Producer stopped");
+            eprintln!("producer: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&cli.config)?;
+    let Command::Sync { job, mode, once } = cli.command;
+    let mode = mode.map_or(settings.job(&job)?.mode, SyncMode::from);
+    let producer = Producer::connect(settings).await?;
+    let cancel = CancellationToken::new();
+    k3sync_common::shutdown::cancel_on_signal(cancel.clone());
+    if once {
+        producer.run_pass(&job, mode, &cancel).await.map(|_| ())
+    } else {
+        run_scheduled(&producer, &job, mode, &cancel).await
+    }
+}
