@@ -8,5 +8,6 @@ pub mod kingdee;
 pub mod mapping;
 pub mod settings;
 pub mod shutdown;
+pub mod sink;
 pub mod state;
 pub mod telemetry;

@@ -238,10 +238,16 @@ impl Settings {
 
     /// The job called `name`.
     pub fn job(&self, name: &str) -> Result<&JobSettings, SettingsError> {
-        self.jobs.iter().find(|j| j.name == name).ok_or_else(|| SettingsError::Invalid {
-            name: "jobs".into(),
-            reason: format!("no job named `{name}` (known: {})", self.job_names().join(", ")),
-        })
+        self.jobs
+            .iter()
+            .find(|j| j.name == name)
+            .ok_or_else(|| SettingsError::Invalid {
+                name: "jobs".into(),
+                reason: format!(
+                    "no job named `{name}` (known: {})",
+                    self.job_names().join(", ")
+                ),
+            })
     }
 
     pub fn job_names(&self) -> Vec<&str> {
@@ -250,7 +256,10 @@ impl Settings {
 
     fn check(&self) -> Result<(), SettingsError> {
         let invalid = |name: &str, reason: &str| {
-            Err(SettingsError::Invalid { name: name.into(), reason: reason.into() })
+            Err(SettingsError::Invalid {
+                name: name.into(),
+                reason: reason.into(),
+            })
         };
         if !self.kingdee.server_url.starts_with("http://")
             && !self.kingdee.server_url.starts_with("https://")
@@ -258,7 +267,10 @@ impl Settings {
             return invalid("kingdee.server_url", "must start with http:// or https://");
         }
         if self.kingdee.auth == AuthMode::Password && self.kingdee.password.is_none() {
-            return invalid("kingdee.password", "required when kingdee.auth = \"password\"");
+            return invalid(
+                "kingdee.password",
+                "required when kingdee.auth = \"password\"",
+            );
         }
         if self.kingdee.max_in_flight == 0 {
             return invalid("kingdee.max_in_flight", "must be at least 1");
@@ -270,7 +282,10 @@ impl Settings {
             return invalid("amqp.records_per_message", "must be at least 1");
         }
         if self.amqp.retry_tiers_secs.is_empty() || self.amqp.retry_tiers_secs.contains(&0) {
-            return invalid("amqp.retry_tiers_secs", "needs at least one tier, each above 0 s");
+            return invalid(
+                "amqp.retry_tiers_secs",
+                "needs at least one tier, each above 0 s",
+            );
         }
         if self.worker.batch_size == 0 {
             return invalid("worker.batch_size", "must be at least 1");
@@ -306,7 +321,9 @@ impl Settings {
 fn is_job_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 impl Default for ProducerSettings {

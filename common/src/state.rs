@@ -32,7 +32,9 @@ pub async fn load_cursor(
     .bind(mode.as_str())
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else { return Ok(Cursor::Start) };
+    let Some(row) = row else {
+        return Ok(Cursor::Start);
+    };
     let time: Option<String> = row.try_get("cursor_time")?;
     let key: Option<i64> = row.try_get("cursor_key")?;
     let open: bool = row.try_get("pass_open")?;
@@ -181,7 +183,10 @@ impl JobLock {
     }
 
     pub async fn release(mut self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut *self.conn).await?;
+        sqlx::query("SELECT RELEASE_LOCK(?)")
+            .bind(&self.name)
+            .execute(&mut *self.conn)
+            .await?;
         Ok(())
     }
 }

@@ -40,7 +40,11 @@ impl Batcher {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .ok_or_else(|| self.bad(position, &self.modified_field, &record))?;
-            items.push(EnvelopeRecord { key, modified, record });
+            items.push(EnvelopeRecord {
+                key,
+                modified,
+                record,
+            });
         }
         let mut messages = Vec::with_capacity(items.len() / self.records_per_message + 1);
         let mut rest = items.into_iter().peekable();
@@ -60,15 +64,27 @@ impl Batcher {
 
     fn headers(&self) -> FieldTable {
         let mut table = FieldTable::default();
-        table.insert(headers::JOB.into(), AMQPValue::LongString(self.job.as_str().into()));
-        table.insert(headers::RUN.into(), AMQPValue::LongString(self.run_id.to_string().into()));
+        table.insert(
+            headers::JOB.into(),
+            AMQPValue::LongString(self.job.as_str().into()),
+        );
+        table.insert(
+            headers::RUN.into(),
+            AMQPValue::LongString(self.run_id.to_string().into()),
+        );
         table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(0));
         table
     }
 
     fn bad(&self, position: usize, field: &str, record: &Record) -> BadRecord {
-        let value = record.get(field).map_or_else(|| "nothing".to_owned(), Value::to_string);
-        BadRecord { position, field: field.to_owned(), value }
+        let value = record
+            .get(field)
+            .map_or_else(|| "nothing".to_owned(), Value::to_string);
+        BadRecord {
+            position,
+            field: field.to_owned(),
+            value,
+        }
     }
 }
 
@@ -106,16 +122,22 @@ mod tests {
 
     #[test]
     fn a_page_is_cut_into_messages_of_records_per_message() {
-        let records: Vec<Record> =
-            (0..250).map(|i| record(json!(100_000 + i), json!("2024-01-01T00:00:00.1"))).collect();
+        let records: Vec<Record> = (0..250)
+            .map(|i| record(json!(100_000 + i), json!("2024-01-01T00:00:00.1")))
+            .collect();
         let messages = batcher(100).messages(records).unwrap();
         let sizes: Vec<usize> = messages
             .iter()
             .map(|m| Envelope::from_json(&m.body).unwrap().records.len())
             .collect();
         assert_eq!(sizes, vec![100, 100, 50]);
-        let one = batcher(1).messages(vec![record(json!("42"), json!("2024-01-01T00:00:00"))]).unwrap();
-        assert_eq!(Envelope::from_json(&one[0].body).unwrap().records[0].key, 42);
+        let one = batcher(1)
+            .messages(vec![record(json!("42"), json!("2024-01-01T00:00:00"))])
+            .unwrap();
+        assert_eq!(
+            Envelope::from_json(&one[0].body).unwrap().records[0].key,
+            42
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The fetch side of a pass: pages Kingdee with a keyset cursor, one page ahead of the
 //! publisher (a channel of one page), so the next request overlaps the current publish.
 
-use k3sync_common::kingdee::{Cursor, KingdeeClient, KingdeeError, Keyset, Record};
+use k3sync_common::kingdee::{Cursor, Keyset, KingdeeClient, KingdeeError, Record};
 use tokio::sync::mpsc;
 
 /// One page of records and the cursor that follows its last record.
@@ -42,8 +42,13 @@ pub async fn fetch_pages(
 ) {
     let mut index = 0;
     loop {
-        let query =
-            plan.keyset.page(&plan.form_id, &plan.field_keys, &plan.filter, &cursor, plan.page_size);
+        let query = plan.keyset.page(
+            &plan.form_id,
+            &plan.field_keys,
+            &plan.filter,
+            &cursor,
+            plan.page_size,
+        );
         let result = match client.execute_bill_query(&query).await {
             Ok(records) => next_page(&plan, index, records, &cursor),
             Err(source) => Err(source),
@@ -51,7 +56,13 @@ pub async fn fetch_pages(
         let page = match result {
             Ok(page) => page,
             Err(source) => {
-                let _ = pages.send(Err(FetchError { index, cursor, source })).await;
+                let _ = pages
+                    .send(Err(FetchError {
+                        index,
+                        cursor,
+                        source,
+                    }))
+                    .await;
                 return;
             }
         };
@@ -75,5 +86,10 @@ fn next_page(
         None => cursor.clone(),
     };
     let last = records.len() < plan.page_size as usize;
-    Ok(Page { index, records, cursor_after, last })
+    Ok(Page {
+        index,
+        records,
+        cursor_after,
+        last,
+    })
 }

@@ -9,7 +9,10 @@ use k3sync_producer::{Producer, run_scheduled};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(version, about = "Pages Kingdee K3Cloud with ExecuteBillQuery and publishes every record to RabbitMQ under publisher confirms")]
+#[command(
+    version,
+    about = "Pages Kingdee K3Cloud with ExecuteBillQuery and publishes every record to RabbitMQ under publisher confirms"
+)]
 struct Cli {
     /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
     #[arg(long, env = "K3SYNC_CONFIG", default_value = "config/k3sync.toml")]

@@ -86,9 +86,12 @@ impl Producer {
         let publisher = Publisher::new(amqp::open_channel(&connection, true).await?);
         let monitor = amqp::open_channel(&connection, false).await?;
         for job in &settings.jobs {
-            amqp::declare(publisher.channel(), &Topology::new(&job.name, &settings.amqp))
-                .await
-                .with_context(|| format!("declaring the queues of job `{}`", job.name))?;
+            amqp::declare(
+                publisher.channel(),
+                &Topology::new(&job.name, &settings.amqp),
+            )
+            .await
+            .with_context(|| format!("declaring the queues of job `{}`", job.name))?;
         }
         Ok(Self {
             settings: Arc::new(settings),
@@ -128,18 +131,35 @@ impl Producer {
             tracing::warn!(job = %job.name, wait_secs = wait, "Another producer is paging this job, skipping the pass");
             state::start_run(&self.pool, run_id, &job.name, mode).await?;
             state::update_run(&self.pool, run_id, RunStatus::Skipped, 0, 0, None).await?;
-            return Ok(PassReport { run_id, status: RunStatus::Skipped, pages: 0, records: 0 });
+            return Ok(PassReport {
+                run_id,
+                status: RunStatus::Skipped,
+                pages: 0,
+                records: 0,
+            });
         };
         state::start_run(&self.pool, run_id, &job.name, mode).await?;
-        let mut report = PassReport { run_id, status: RunStatus::Running, pages: 0, records: 0 };
+        let mut report = PassReport {
+            run_id,
+            status: RunStatus::Running,
+            pages: 0,
+            records: 0,
+        };
         let outcome = self.page_and_publish(job, mode, &mut report, cancel).await;
         let (status, error) = match &outcome {
             Ok(status) => (*status, None),
             Err(e) => (RunStatus::Failed, Some(error_chain(e))),
         };
         report.status = status;
-        state::update_run(&self.pool, run_id, status, report.pages, report.records, error.as_deref())
-            .await?;
+        state::update_run(
+            &self.pool,
+            run_id,
+            status,
+            report.pages,
+            report.records,
+            error.as_deref(),
+        )
+        .await?;
         lock.release().await?;
         tracing::info!(job = %job.name, mode = mode.as_str(), %run_id, status = status.as_str(),
             pages = report.pages, records = report.records, "Pass finished");
@@ -183,24 +203,45 @@ impl Producer {
             let max_depth = self.settings.producer.max_queue_depth;
             wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
             let count = page.records.len() as u64;
-            let messages = batcher
-                .messages(page.records)
-                .map_err(|source| PassError::BadRecord { page: page.index, source })?;
+            let messages =
+                batcher
+                    .messages(page.records)
+                    .map_err(|source| PassError::BadRecord {
+                        page: page.index,
+                        source,
+                    })?;
             self.publisher
                 .publish_confirmed(&messages)
                 .await
-                .map_err(|source| PassError::Publish { page: page.index, source })?;
+                .map_err(|source| PassError::Publish {
+                    page: page.index,
+                    source,
+                })?;
             let open = mode == SyncMode::Full && !page.last;
-            state::store_cursor(&self.pool, &job.name, mode, &page.cursor_after, open, report.run_id)
-                .await?;
+            state::store_cursor(
+                &self.pool,
+                &job.name,
+                mode,
+                &page.cursor_after,
+                open,
+                report.run_id,
+            )
+            .await?;
             report.pages += 1;
             report.records += count;
             metrics::counter!("k3sync_pages_fetched_total", "job" => job.name.clone()).increment(1);
             metrics::counter!("k3sync_records_published_total", "job" => job.name.clone())
                 .increment(count);
             progress.advance(count);
-            state::update_run(&self.pool, report.run_id, RunStatus::Running, report.pages, report.records, None)
-                .await?;
+            state::update_run(
+                &self.pool,
+                report.run_id,
+                RunStatus::Running,
+                report.pages,
+                report.records,
+                None,
+            )
+            .await?;
             if page.last {
                 progress.finish();
                 return Ok(RunStatus::Succeeded);
@@ -218,7 +259,11 @@ impl Producer {
 /// Cursor fields first (the envelope needs key and version), then the mapping's fields.
 pub fn derive_field_keys(job: &JobSettings, mapping: &CompiledMapping) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    let wanted = [job.key_field.clone(), job.modified_field.clone(), job.created_field.clone()];
+    let wanted = [
+        job.key_field.clone(),
+        job.modified_field.clone(),
+        job.created_field.clone(),
+    ];
     for field in wanted.into_iter().chain(mapping.source_fields()) {
         if !keys.iter().any(|k| k.eq_ignore_ascii_case(&field)) {
             keys.push(field);

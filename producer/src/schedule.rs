@@ -23,7 +23,11 @@ pub async fn run_scheduled(
             _ = ticker.tick() => {}
         }
         if let Err(error) = producer.run_pass(job, mode, cancel).await {
-            tracing::error!(job, error = format!("{error:#}"), "Pass failed, retrying at the next tick");
+            tracing::error!(
+                job,
+                error = format!("{error:#}"),
+                "Pass failed, retrying at the next tick"
+            );
         }
     }
 }

@@ -4,3 +4,4 @@
 
 mod mock_ops;
 mod mock_sdk;
+mod producer;

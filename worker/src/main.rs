@@ -1,1 +1,59 @@
-fn main() {}
+//! `worker`: consumes k3sync jobs' queues and writes the records into MySQL.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use k3sync_common::settings::Settings;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Consumes k3sync queues, maps each Kingdee record and upserts batches into MySQL"
+)]
+struct Cli {
+    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
+    #[arg(long, env = "K3SYNC_CONFIG", default_value = "config/k3sync.toml")]
+    config: PathBuf,
+    /// Consume only this job (default: every job in the settings).
+    #[arg(long)]
+    job: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    k3sync_common::telemetry::init_logging();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "Worker stopped");
+            eprintln!("worker: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&cli.config)?;
+    let jobs: Vec<String> = match &cli.job {
+        Some(job) => vec![settings.job(job)?.name.clone()],
+        None => settings.jobs.iter().map(|j| j.name.clone()).collect(),
+    };
+    let pool = settings.mysql.pool().context("mysql.url")?;
+    let cancel = CancellationToken::new();
+    k3sync_common::shutdown::cancel_on_signal(cancel.clone());
+    let mut tasks = JoinSet::new();
+    for job in jobs {
+        let ctx = k3sync_worker::prepare(&settings, &job, pool.clone()).await?;
+        tasks.spawn(k3sync_worker::run_job(ctx, cancel.clone()));
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    pool.close().await;
+    Ok(())
+}

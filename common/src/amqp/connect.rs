@@ -13,10 +13,15 @@ pub async fn connect(settings: &AmqpSettings, name: &str) -> Result<Connection, 
 }
 
 /// Opens a channel; with `confirms` the broker acknowledges every publish (publisher confirms).
-pub async fn open_channel(connection: &Connection, confirms: bool) -> Result<Channel, lapin::Error> {
+pub async fn open_channel(
+    connection: &Connection,
+    confirms: bool,
+) -> Result<Channel, lapin::Error> {
     let channel = connection.create_channel().await?;
     if confirms {
-        channel.confirm_select(lapin::options::ConfirmSelectOptions::default()).await?;
+        channel
+            .confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await?;
     }
     Ok(channel)
 }

@@ -56,13 +56,22 @@ fn namespace() -> Uuid {
 
 impl Envelope {
     pub fn new(job: &str, form_id: &str, run_id: Uuid, records: Vec<EnvelopeRecord>) -> Self {
-        Self { v: VERSION, job: job.into(), form_id: form_id.into(), run_id, records }
+        Self {
+            v: VERSION,
+            job: job.into(),
+            form_id: form_id.into(),
+            run_id,
+            records,
+        }
     }
 
     /// UUIDv5 of the job and the (key, modified) pairs: the same versions of the same records
     /// always get the same id, so a re-sent page carries the ids it had the first time.
     pub fn message_id(&self) -> Uuid {
-        message_id(&self.job, self.records.iter().map(|r| (r.key, r.modified.as_str())))
+        message_id(
+            &self.job,
+            self.records.iter().map(|r| (r.key, r.modified.as_str())),
+        )
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -104,22 +113,46 @@ mod tests {
         let mut r = Record::new();
         r.insert("FMaterialId".into(), json!(key));
         r.insert("FName".into(), json!("螺丝M3"));
-        EnvelopeRecord { key, modified: modified.into(), record: r }
+        EnvelopeRecord {
+            key,
+            modified: modified.into(),
+            record: r,
+        }
     }
 
     #[test]
     fn the_same_versions_get_the_same_message_id_and_a_new_version_a_new_one() {
         let run = Uuid::new_v4();
-        let a = Envelope::new("materials", "BD_MATERIAL", run, vec![record(1, "2024-03-12T09:32:21.125")]);
-        let b = Envelope::new("materials", "BD_MATERIAL", Uuid::new_v4(), vec![record(1, "2024-03-12T09:32:21.125")]);
-        let c = Envelope::new("materials", "BD_MATERIAL", run, vec![record(1, "2024-03-12T09:32:21.126")]);
+        let a = Envelope::new(
+            "materials",
+            "BD_MATERIAL",
+            run,
+            vec![record(1, "2024-03-12T09:32:21.125")],
+        );
+        let b = Envelope::new(
+            "materials",
+            "BD_MATERIAL",
+            Uuid::new_v4(),
+            vec![record(1, "2024-03-12T09:32:21.125")],
+        );
+        let c = Envelope::new(
+            "materials",
+            "BD_MATERIAL",
+            run,
+            vec![record(1, "2024-03-12T09:32:21.126")],
+        );
         assert_eq!(a.message_id(), b.message_id());
         assert_ne!(a.message_id(), c.message_id());
     }
 
     #[test]
     fn an_envelope_round_trips_with_chinese_text() {
-        let e = Envelope::new("materials", "BD_MATERIAL", Uuid::new_v4(), vec![record(7, "2024-01-01T00:00:00")]);
+        let e = Envelope::new(
+            "materials",
+            "BD_MATERIAL",
+            Uuid::new_v4(),
+            vec![record(7, "2024-01-01T00:00:00")],
+        );
         let back = Envelope::from_json(&e.to_json()).unwrap();
         assert_eq!(back, e);
         assert!(String::from_utf8(e.to_json()).unwrap().contains("螺丝M3"));

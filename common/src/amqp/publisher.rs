@@ -55,7 +55,10 @@ impl Publisher {
                 .basic_publish(
                     message.exchange.as_str().into(),
                     message.routing_key.as_str().into(),
-                    BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     &message.body,
                     properties,
                 )
@@ -65,7 +68,9 @@ impl Publisher {
         for (confirm, message_id) in pending {
             let confirmation = confirm.await?;
             if confirmation.is_nack() {
-                return Err(PublishError::Nacked { message_id: message_id.clone() });
+                return Err(PublishError::Nacked {
+                    message_id: message_id.clone(),
+                });
             }
             if let Some(returned) = confirmation.take_message() {
                 return Err(PublishError::Returned {

@@ -61,21 +61,33 @@ impl Topology {
     fn work_arguments(&self) -> FieldTable {
         let mut args = FieldTable::default();
         args.insert("x-queue-type".into(), long_string("quorum"));
-        args.insert("x-dead-letter-exchange".into(), long_string(DEAD_LETTER_EXCHANGE));
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            long_string(DEAD_LETTER_EXCHANGE),
+        );
         args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
         // Crash-loop guard: a message that kills its consumer again and again is dead-lettered
         // by the broker instead of being redelivered forever.
-        args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(self.delivery_limit.into()));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongLongInt(self.delivery_limit.into()),
+        );
         // At-least-once dead-lettering needs reject-publish overflow; keeps delivery-limit
         // dead letters from being lost if the dead queue's node is briefly unavailable.
         args.insert("x-overflow".into(), long_string("reject-publish"));
-        args.insert("x-dead-letter-strategy".into(), long_string("at-least-once"));
+        args.insert(
+            "x-dead-letter-strategy".into(),
+            long_string("at-least-once"),
+        );
         args
     }
 
     fn retry_arguments(&self, delay_ms: u64) -> FieldTable {
         let mut args = FieldTable::default();
-        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay_ms as i64));
+        args.insert(
+            "x-message-ttl".into(),
+            AMQPValue::LongLongInt(delay_ms as i64),
+        );
         // When the delay expires the broker sends the message back to the work queue.
         args.insert("x-dead-letter-exchange".into(), long_string(EXCHANGE));
         args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
@@ -88,12 +100,18 @@ fn long_string(s: &str) -> AMQPValue {
 }
 
 fn durable() -> QueueDeclareOptions {
-    QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() }
+    QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    }
 }
 
 /// Declares the exchanges, the job's queues and their bindings.
 pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
-    let exchange_options = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    let exchange_options = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
     for exchange in [EXCHANGE, DEAD_LETTER_EXCHANGE] {
         channel
             .exchange_declare(
@@ -105,7 +123,9 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
             .await?;
     }
     let work: ShortString = topology.work_queue().into();
-    channel.queue_declare(work.clone(), durable(), topology.work_arguments()).await?;
+    channel
+        .queue_declare(work.clone(), durable(), topology.work_arguments())
+        .await?;
     channel
         .queue_bind(
             work,
@@ -117,10 +137,14 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
         .await?;
     for (i, delay) in topology.tier_delays_ms.iter().enumerate() {
         let name = topology.retry_queue(i + 1);
-        channel.queue_declare(name.into(), durable(), topology.retry_arguments(*delay)).await?;
+        channel
+            .queue_declare(name.into(), durable(), topology.retry_arguments(*delay))
+            .await?;
     }
     let dead: ShortString = topology.dead_queue().into();
-    channel.queue_declare(dead.clone(), durable(), FieldTable::default()).await?;
+    channel
+        .queue_declare(dead.clone(), durable(), FieldTable::default())
+        .await?;
     channel
         .queue_bind(
             dead,
@@ -135,8 +159,13 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
 
 /// Messages ready and consumers of a queue, from a passive declare (no management plugin needed).
 pub async fn queue_depth(channel: &Channel, queue: &str) -> Result<(u32, u32), lapin::Error> {
-    let options = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
-    let q = channel.queue_declare(queue.into(), options, FieldTable::default()).await?;
+    let options = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    let q = channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await?;
     Ok((q.message_count(), q.consumer_count()))
 }
 
@@ -146,7 +175,11 @@ mod tests {
 
     #[test]
     fn queue_names_follow_the_design() {
-        let t = Topology { job: "materials".into(), tier_delays_ms: vec![5000, 30000], delivery_limit: 20 };
+        let t = Topology {
+            job: "materials".into(),
+            tier_delays_ms: vec![5000, 30000],
+            delivery_limit: 20,
+        };
         assert_eq!(
             t.all_queues(),
             vec![

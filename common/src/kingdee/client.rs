@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{ACCEPT_CHARSET, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{StatusCode, Url};
@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 
 use super::error::{ErrorClass, Exchange, KingdeeError, classify};
 use super::query::{BillQuery, EXECUTE_BILL_QUERY, Record};
+use super::retry::RetryPolicy;
 use super::session::{Session, SessionStore, VALIDATE_USER, login_body, login_session_id};
 use super::sign::Signer;
 use crate::settings::{AuthMode, KingdeeSettings};
@@ -51,12 +52,18 @@ struct Inner {
 
 enum Auth {
     Signature(Signer),
-    Password { user_name: String, password: SecretString, lcid: u32 },
+    Password {
+        user_name: String,
+        password: SecretString,
+        lcid: u32,
+    },
 }
 
 impl std::fmt::Debug for KingdeeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KingdeeClient").field("query_url", &self.inner.query_url).finish_non_exhaustive()
+        f.debug_struct("KingdeeClient")
+            .field("query_url", &self.inner.query_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +73,10 @@ impl KingdeeClient {
         install_crypto_provider();
         let base = base_url(&settings.server_url)?;
         if settings.request_timeout_secs == 0 {
-            return Err(invalid("kingdee.request_timeout_secs", "must be at least 1"));
+            return Err(invalid(
+                "kingdee.request_timeout_secs",
+                "must be at least 1",
+            ));
         }
         let auth = match settings.auth {
             AuthMode::Signature => Auth::Signature(Signer::new(
@@ -80,7 +90,10 @@ impl KingdeeClient {
             AuthMode::Password => Auth::Password {
                 user_name: settings.user_name.clone(),
                 password: settings.password.clone().ok_or_else(|| {
-                    invalid("kingdee.password", "required when kingdee.auth = \"password\"")
+                    invalid(
+                        "kingdee.password",
+                        "required when kingdee.auth = \"password\"",
+                    )
                 })?,
                 lcid: settings.lcid,
             },
@@ -120,7 +133,11 @@ impl KingdeeClient {
     /// retries per [`KingdeeError::class`]: transient errors with backoff, a refused session
     /// once with a fresh one, nothing else.
     pub async fn execute_bill_query(&self, query: &BillQuery) -> Result<Vec<Record>, KingdeeError> {
-        let call = Call { query, body: query.body(), request: query.describe() };
+        let call = Call {
+            query,
+            body: query.body(),
+            request: query.describe(),
+        };
         let retry = &self.inner.retry;
         let started = Instant::now();
         let session_retried = AtomicBool::new(false);
@@ -149,7 +166,9 @@ impl KingdeeClient {
         session_retried: &AtomicBool,
     ) -> Result<Vec<Record>, KingdeeError> {
         match self.attempt(call).await {
-            Err(KingdeeError::Authentication { .. }) if !session_retried.swap(true, Ordering::Relaxed) => {
+            Err(KingdeeError::Authentication { .. })
+                if !session_retried.swap(true, Ordering::Relaxed) =>
+            {
                 metrics::counter!(RETRIES_TOTAL).increment(1);
                 warn!(form_id = %call.query.form_id, "Kingdee refused the session; retrying once with a new one");
                 self.attempt(call).await
@@ -171,16 +190,25 @@ impl KingdeeClient {
             request: &call.request,
             form_id: &call.query.form_id,
             acct_id: &self.inner.acct_id,
+            quote_body: true,
         };
         let result = self
-            .send(&self.inner.query_url, signer, headers, call.body.clone(), &call.request)
+            .send(
+                &self.inner.query_url,
+                signer,
+                headers,
+                call.body.clone(),
+                &call.request,
+            )
             .await
             .and_then(|reply| {
                 let rows = classify(reply.status, &reply.body, &exchange)
                     .and_then(|answer| call.query.records(answer));
                 match &rows {
                     Ok(_) => self.inner.session.absorb(&reply.headers),
-                    Err(KingdeeError::Authentication { .. }) => self.inner.session.invalidate(&session),
+                    Err(KingdeeError::Authentication { .. }) => {
+                        self.inner.session.invalidate(&session)
+                    }
                     Err(_) => {}
                 }
                 rows
@@ -192,7 +220,12 @@ impl KingdeeClient {
     /// The session to send: whatever is known in signature mode (the signature is enough),
     /// a logged-in one in password mode.
     async fn session(&self) -> Result<Session, KingdeeError> {
-        let Auth::Password { user_name, password, lcid } = &self.inner.auth else {
+        let Auth::Password {
+            user_name,
+            password,
+            lcid,
+        } = &self.inner.auth
+        else {
             return Ok(self.inner.session.snapshot());
         };
         let current = self.inner.session.snapshot();
@@ -206,10 +239,20 @@ impl KingdeeClient {
         }
         let request = format!("ValidateUser as `{user_name}`");
         let body = login_body(&self.inner.acct_id, user_name, password, *lcid);
-        let exchange =
-            Exchange { request: &request, form_id: "(login)", acct_id: &self.inner.acct_id };
+        let exchange = Exchange {
+            request: &request,
+            form_id: "(login)",
+            acct_id: &self.inner.acct_id,
+            quote_body: false,
+        };
         let result = self
-            .send(&self.inner.login_url, None, HeaderMap::new(), body, &request)
+            .send(
+                &self.inner.login_url,
+                None,
+                HeaderMap::new(),
+                body,
+                &request,
+            )
             .await
             .and_then(|reply| {
                 let answer = classify(reply.status, &reply.body, &exchange)?;
@@ -246,14 +289,28 @@ impl KingdeeClient {
         headers.insert(ACCEPT_CHARSET, HeaderValue::from_static("utf-8"));
         let started = Instant::now();
         let result = async {
-            let response = self.inner.http.post(url).headers(headers).body(body).send().await?;
+            let response = self
+                .inner
+                .http
+                .post(url)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await?;
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.bytes().await?.into();
-            Ok(Reply { status, headers, body })
+            Ok(Reply {
+                status,
+                headers,
+                body,
+            })
         }
         .await
-        .map_err(|source| KingdeeError::Transport { request: request.to_owned(), source });
+        .map_err(|source| KingdeeError::Transport {
+            request: request.to_owned(),
+            source,
+        });
         let elapsed = started.elapsed();
         metrics::histogram!(REQUEST_SECONDS).record(elapsed.as_secs_f64());
         debug!(
@@ -279,45 +336,12 @@ struct Reply {
     body: Vec<u8>,
 }
 
-/// Exponential backoff with jitter, bounded in attempts, per-delay length and total time.
-struct RetryPolicy {
-    min_delay: Duration,
-    max_delay: Duration,
-    attempts: usize,
-    max_elapsed: Duration,
-}
-
-impl RetryPolicy {
-    fn from_settings(settings: &KingdeeSettings) -> Self {
-        Self {
-            min_delay: Duration::from_millis(settings.retry_min_delay_ms),
-            max_delay: Duration::from_millis(settings.retry_max_delay_ms.max(settings.retry_min_delay_ms)),
-            attempts: settings.retry_attempts.max(1),
-            max_elapsed: Duration::from_secs(settings.retry_max_elapsed_secs),
-        }
-    }
-
-    /// backon's jitter adds up to 100 %: growing the base only to half the maximum keeps the
-    /// full jitter range at the cap while no delay passes `max_delay`.
-    fn backoff(&self) -> ExponentialBuilder {
-        ExponentialBuilder::new()
-            .with_min_delay(self.min_delay)
-            .with_max_delay((self.max_delay / 2).max(self.min_delay))
-            .with_max_times(self.attempts - 1)
-            .with_jitter()
-    }
-
-    /// The next delay, or `None` when it would end past the total time allowed.
-    fn delay(&self, started: Instant, proposed: Option<Duration>) -> Option<Duration> {
-        let delay = proposed?.min(self.max_delay);
-        (started.elapsed() + delay <= self.max_elapsed).then_some(delay)
-    }
-}
-
 /// The signature headers as header values; only odd bytes in `app_id` can make this fail,
 /// which [`KingdeeClient::new`] reports before anything is sent.
 fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeError> {
-    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     signer
         .headers(url, timestamp)
         .into_iter()
@@ -326,7 +350,10 @@ fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeErr
             let value = HeaderValue::from_str(&value);
             match (name, value) {
                 (Ok(name), Ok(value)) => Ok((name, value)),
-                _ => Err(invalid("kingdee.app_id", "must be printable ASCII to go in a header")),
+                _ => Err(invalid(
+                    "kingdee.app_id",
+                    "must be printable ASCII to go in a header",
+                )),
             }
         })
         .collect()
@@ -336,7 +363,10 @@ fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeErr
 fn base_url(server_url: &str) -> Result<String, KingdeeError> {
     let url = Url::parse(server_url).map_err(|e| invalid("kingdee.server_url", &e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("kingdee.server_url", "must start with http:// or https://"));
+        return Err(invalid(
+            "kingdee.server_url",
+            "must start with http:// or https://",
+        ));
     }
     let mut base = server_url.trim().to_owned();
     if !base.ends_with('/') {
@@ -346,7 +376,10 @@ fn base_url(server_url: &str) -> Result<String, KingdeeError> {
 }
 
 fn invalid(name: &'static str, reason: &str) -> KingdeeError {
-    KingdeeError::InvalidSettings { name, reason: reason.to_owned() }
+    KingdeeError::InvalidSettings {
+        name,
+        reason: reason.to_owned(),
+    }
 }
 
 /// reqwest is built without a default crypto provider; rustls uses the process default, so

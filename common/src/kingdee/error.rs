@@ -22,7 +22,11 @@ pub enum KingdeeError {
         source: reqwest::Error,
     },
     #[error("Kingdee answered HTTP {status} to {request}: {body}")]
-    Status { request: String, status: StatusCode, body: String },
+    Status {
+        request: String,
+        status: StatusCode,
+        body: String,
+    },
     #[error("wrong account id: Kingdee does not know kingdee.acct_id = {acct_id}")]
     WrongAccount { acct_id: String },
     #[error(
@@ -38,7 +42,11 @@ pub enum KingdeeError {
     #[error("Kingdee is limiting calls (MsgCode 14: {message})")]
     Throttled { message: String },
     #[error("Kingdee refused the request on form `{form_id}` (MsgCode {msg_code}): {message}")]
-    Refused { form_id: String, msg_code: i64, message: String },
+    Refused {
+        form_id: String,
+        msg_code: i64,
+        message: String,
+    },
     #[error("malformed Kingdee answer to {request}: {detail}")]
     Malformed {
         request: String,
@@ -47,7 +55,10 @@ pub enum KingdeeError {
         source: Option<serde_json::Error>,
     },
     #[error("cursor field `{field}` {problem} in the last record of the page")]
-    Cursor { field: String, problem: &'static str },
+    Cursor {
+        field: String,
+        problem: &'static str,
+    },
 }
 
 /// What the caller does with an error.
@@ -107,6 +118,8 @@ pub(crate) struct Exchange<'a> {
     pub request: &'a str,
     pub form_id: &'a str,
     pub acct_id: &'a str,
+    /// Whether errors may quote the answer; not for the login, whose answer holds a session id.
+    pub quote_body: bool,
 }
 
 /// Reads one HTTP answer: a JSON value when Kingdee says yes, otherwise the typed error.
@@ -122,17 +135,22 @@ pub(crate) fn classify(
     if status != StatusCode::OK && status != StatusCode::PARTIAL_CONTENT {
         let text = String::from_utf8_lossy(body);
         if text.contains(WRONG_ACCOUNT_MARKER) {
-            return Err(KingdeeError::WrongAccount { acct_id: exchange.acct_id.to_owned() });
+            return Err(KingdeeError::WrongAccount {
+                acct_id: exchange.acct_id.to_owned(),
+            });
         }
         return Err(KingdeeError::Status {
             request: exchange.request.to_owned(),
             status,
-            body: snippet(&text),
+            body: quote(exchange, &text),
         });
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| KingdeeError::Malformed {
         request: exchange.request.to_owned(),
-        detail: format!("not JSON: `{}`", snippet(&String::from_utf8_lossy(body))),
+        detail: format!(
+            "not JSON: `{}`",
+            quote(exchange, &String::from_utf8_lossy(body))
+        ),
         source: Some(e),
     })?;
     let Some(response_status) = find_response_status(&value) else {
@@ -149,7 +167,11 @@ pub(crate) fn classify(
     Err(match msg_code(response_status) {
         1 => KingdeeError::Authentication { message },
         14 => KingdeeError::Throttled { message },
-        msg_code => KingdeeError::Refused { form_id: exchange.form_id.to_owned(), msg_code, message },
+        msg_code => KingdeeError::Refused {
+            form_id: exchange.form_id.to_owned(),
+            msg_code,
+            message,
+        },
     })
 }
 
@@ -185,7 +207,19 @@ fn server_message(response_status: &Value) -> String {
         .filter_map(|e| e.get("Message").and_then(Value::as_str))
         .filter(|m| !m.trim().is_empty())
         .collect();
-    if messages.is_empty() { "no message".to_owned() } else { messages.join("; ") }
+    if messages.is_empty() {
+        "no message".to_owned()
+    } else {
+        messages.join("; ")
+    }
+}
+
+fn quote(exchange: &Exchange<'_>, text: &str) -> String {
+    if exchange.quote_body {
+        snippet(text)
+    } else {
+        "(withheld)".to_owned()
+    }
 }
 
 /// The start of a server body, on one line, for an error message.
@@ -201,8 +235,12 @@ pub(crate) fn snippet(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const EXCHANGE: Exchange<'static> =
-        Exchange { request: "ExecuteBillQuery BD_MATERIAL", form_id: "BD_MATERIAL", acct_id: "acct1" };
+    const EXCHANGE: Exchange<'static> = Exchange {
+        request: "ExecuteBillQuery BD_MATERIAL",
+        form_id: "BD_MATERIAL",
+        acct_id: "acct1",
+        quote_body: true,
+    };
 
     fn status_body(msg_code: i64, message: &str) -> String {
         format!(
@@ -217,9 +255,14 @@ mod tests {
     #[test]
     fn msg_code_1_is_an_authentication_error_with_the_server_message() {
         let err = classify_ok(&status_body(1, "会话信息已丢失，请重新登录")).unwrap_err();
-        assert!(matches!(&err, KingdeeError::Authentication { message } if message == "会话信息已丢失，请重新登录"));
+        assert!(
+            matches!(&err, KingdeeError::Authentication { message } if message == "会话信息已丢失，请重新登录")
+        );
         assert_eq!(err.class(), ErrorClass::Authentication);
-        assert!(err.to_string().contains("check kingdee.acct_id, user_name, app_id, app_secret"));
+        assert!(
+            err.to_string()
+                .contains("check kingdee.acct_id, user_name, app_id, app_secret")
+        );
     }
 
     #[test]
@@ -232,7 +275,10 @@ mod tests {
             let err = classify_ok(&status_body(code, message)).unwrap_err();
             assert_eq!(err.class(), ErrorClass::Configuration, "{err}");
             let text = err.to_string();
-            assert!(text.contains("BD_MATERIAL") && text.contains(message), "{text}");
+            assert!(
+                text.contains("BD_MATERIAL") && text.contains(message),
+                "{text}"
+            );
             assert!(text.contains(&format!("MsgCode {code}")), "{text}");
         }
     }
@@ -248,15 +294,24 @@ mod tests {
     fn bare_and_top_level_response_status_are_recognised() {
         let bare = r#"{"Result":{"ResponseStatus":{"IsSuccess":false,"Errors":[{"Message":"x"}],"MsgCode":1}}}"#;
         let top = r#"{"ResponseStatus":{"IsSuccess":false,"Errors":[],"MsgCode":"9"}}"#;
-        assert!(matches!(classify_ok(bare), Err(KingdeeError::Authentication { .. })));
-        assert!(matches!(classify_ok(top), Err(KingdeeError::Refused { msg_code: 9, .. })));
+        assert!(matches!(
+            classify_ok(bare),
+            Err(KingdeeError::Authentication { .. })
+        ));
+        assert!(matches!(
+            classify_ok(top),
+            Err(KingdeeError::Refused { msg_code: 9, .. })
+        ));
     }
 
     #[test]
     fn rows_pass_through_untouched() {
         let value = classify_ok(r#"[[100001,"1.01.0001"],[100002,"1.01.0002"]]"#).unwrap();
         assert_eq!(value.as_array().map(Vec::len), Some(2));
-        assert_eq!(classify_ok("[[100001]]").unwrap(), serde_json::json!([[100001]]));
+        assert_eq!(
+            classify_ok("[[100001]]").unwrap(),
+            serde_json::json!([[100001]])
+        );
         assert_eq!(classify_ok("[]").unwrap(), serde_json::json!([]));
     }
 
@@ -277,20 +332,36 @@ mod tests {
 
     #[test]
     fn fail_to_verify_thirty_passport_is_a_wrong_account_not_retried() {
-        let err = classify(StatusCode::INTERNAL_SERVER_ERROR, b"Fail to verify thirty passport", &EXCHANGE)
-            .unwrap_err();
+        let err = classify(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            b"Fail to verify thirty passport",
+            &EXCHANGE,
+        )
+        .unwrap_err();
         assert!(matches!(err, KingdeeError::WrongAccount { .. }));
         assert_eq!(err.class(), ErrorClass::Authentication);
         assert_eq!(err.outcome(), "wrong_account");
-        assert_eq!(err.to_string(), "wrong account id: Kingdee does not know kingdee.acct_id = acct1");
+        assert_eq!(
+            err.to_string(),
+            "wrong account id: Kingdee does not know kingdee.acct_id = acct1"
+        );
     }
 
     #[test]
     fn html_and_truncated_json_are_malformed_with_a_typed_source() {
-        for body in ["<!DOCTYPE html><html><body>Server Error</body></html>", r#"[[100001,"1.01"#, ""] {
+        for body in [
+            "<!DOCTYPE html><html><body>Server Error</body></html>",
+            r#"[[100001,"1.01"#,
+            "",
+        ] {
             let err = classify_ok(body).unwrap_err();
             assert_eq!(err.class(), ErrorClass::Malformed, "{body}");
-            let KingdeeError::Malformed { request, source, .. } = &err else { panic!("{err:?}") };
+            let KingdeeError::Malformed {
+                request, source, ..
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
             assert_eq!(request, "ExecuteBillQuery BD_MATERIAL");
             assert!(source.is_some());
         }
@@ -299,12 +370,31 @@ mod tests {
     #[test]
     fn a_success_status_in_place_of_rows_is_malformed() {
         let body = r#"{"Result":{"ResponseStatus":{"IsSuccess":true,"MsgCode":0}}}"#;
-        assert!(matches!(classify_ok(body), Err(KingdeeError::Malformed { .. })));
+        assert!(matches!(
+            classify_ok(body),
+            Err(KingdeeError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn login_answers_are_never_quoted_in_errors() {
+        let login = Exchange {
+            quote_body: false,
+            ..EXCHANGE
+        };
+        let truncated = br#"{"LoginResultType":1,"KDSVCSessionId":"sid-secret"#;
+        let err = classify(StatusCode::OK, truncated, &login).unwrap_err();
+        assert!(!err.to_string().contains("sid-secret"), "{err}");
+        let err = classify(StatusCode::BAD_GATEWAY, b"sid-secret", &login).unwrap_err();
+        assert!(!err.to_string().contains("sid-secret"), "{err}");
     }
 
     #[test]
     fn snippets_are_short_and_on_one_line() {
         assert_eq!(snippet("a\n  b"), "a b");
-        assert_eq!(snippet(&"x".repeat(1000)).chars().count(), SNIPPET_CHARS + 1);
+        assert_eq!(
+            snippet(&"x".repeat(1000)).chars().count(),
+            SNIPPET_CHARS + 1
+        );
     }
 }

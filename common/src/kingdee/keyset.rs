@@ -32,22 +32,36 @@ pub struct Keyset {
 impl Keyset {
     /// Pages on the integer key alone, e.g. `FMaterialId`.
     pub fn by_key(key_field: impl Into<String>) -> Self {
-        Self { key_field: key_field.into(), time_field: None }
+        Self {
+            key_field: key_field.into(),
+            time_field: None,
+        }
     }
 
     /// Pages on (time, key), e.g. (`FModifyDate`, `FMaterialId`).
     pub fn by_time(time_field: impl Into<String>, key_field: impl Into<String>) -> Self {
-        Self { key_field: key_field.into(), time_field: Some(time_field.into()) }
+        Self {
+            key_field: key_field.into(),
+            time_field: Some(time_field.into()),
+        }
     }
 
     /// The cursor fields, to be added to FieldKeys.
     pub fn fields(&self) -> Vec<&str> {
-        self.time_field.iter().map(String::as_str).chain([self.key_field.as_str()]).collect()
+        self.time_field
+            .iter()
+            .map(String::as_str)
+            .chain([self.key_field.as_str()])
+            .collect()
     }
 
     /// `FMaterialId ASC` or `FModifyDate ASC, FMaterialId ASC`.
     pub fn order_string(&self) -> String {
-        self.fields().iter().map(|f| format!("{f} ASC")).collect::<Vec<_>>().join(", ")
+        self.fields()
+            .iter()
+            .map(|f| format!("{f} ASC"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The job's `base` filter (may be empty) narrowed to the rows after `cursor`.
@@ -79,7 +93,10 @@ impl Keyset {
         let key = integer_field(last, &self.key_field)?;
         match &self.time_field {
             None => Ok(Cursor::Key { key }),
-            Some(time) => Ok(Cursor::Timed { at: time_field(last, time)?, key }),
+            Some(time) => Ok(Cursor::Timed {
+                at: time_field(last, time)?,
+                key,
+            }),
         }
     }
 
@@ -121,9 +138,16 @@ fn time_literal(at: &str) -> String {
 fn integer_field(record: &Record, field: &str) -> Result<i64, KingdeeError> {
     let problem = match record.get(field) {
         None => "is missing",
-        Some(Value::Number(n)) => return n.as_i64().ok_or_else(|| cursor_error(field, "is not an integer")),
+        Some(Value::Number(n)) => {
+            return n
+                .as_i64()
+                .ok_or_else(|| cursor_error(field, "is not an integer"));
+        }
         Some(Value::String(s)) => {
-            return s.trim().parse().map_err(|_| cursor_error(field, "is not an integer"));
+            return s
+                .trim()
+                .parse()
+                .map_err(|_| cursor_error(field, "is not an integer"));
         }
         Some(_) => "is not an integer",
     };
@@ -139,7 +163,10 @@ fn time_field(record: &Record, field: &str) -> Result<String, KingdeeError> {
 }
 
 fn cursor_error(field: &str, problem: &'static str) -> KingdeeError {
-    KingdeeError::Cursor { field: field.to_owned(), problem }
+    KingdeeError::Cursor {
+        field: field.to_owned(),
+        problem,
+    }
 }
 
 #[cfg(test)]
@@ -162,12 +189,18 @@ mod tests {
         let keyset = Keyset::by_key("FMaterialId");
         assert_eq!(keyset.fields(), ["FMaterialId"]);
         assert_eq!(keyset.order_string(), "FMaterialId ASC");
-        assert_eq!(keyset.filter_string("FForbidStatus = 'A'", &Cursor::Start), "FForbidStatus = 'A'");
+        assert_eq!(
+            keyset.filter_string("FForbidStatus = 'A'", &Cursor::Start),
+            "FForbidStatus = 'A'"
+        );
         assert_eq!(
             keyset.filter_string("FForbidStatus = 'A'", &Cursor::Key { key: 100_250 }),
             "(FForbidStatus = 'A') AND (FMaterialId > 100250)"
         );
-        assert_eq!(keyset.filter_string("", &Cursor::Key { key: 7 }), "FMaterialId > 7");
+        assert_eq!(
+            keyset.filter_string("", &Cursor::Key { key: 7 }),
+            "FMaterialId > 7"
+        );
     }
 
     #[test]
@@ -176,7 +209,10 @@ mod tests {
         assert_eq!(keyset.fields(), ["FModifyDate", "FMaterialId"]);
         assert_eq!(keyset.order_string(), "FModifyDate ASC, FMaterialId ASC");
         assert_eq!(
-            keyset.filter_string("FDocumentStatus = 'C'", &timed("2024-03-12T09:32:21.125", 100_001)),
+            keyset.filter_string(
+                "FDocumentStatus = 'C'",
+                &timed("2024-03-12T09:32:21.125", 100_001)
+            ),
             "(FDocumentStatus = 'C') AND (FModifyDate > '2024-03-12 09:32:21.125' OR \
              (FModifyDate = '2024-03-12 09:32:21.125' AND FMaterialId > 100001))"
         );
@@ -191,7 +227,10 @@ mod tests {
     fn incremental_start_reads_everything_the_base_filter_allows() {
         let keyset = Keyset::by_time("FModifyDate", "FMaterialId");
         assert_eq!(keyset.filter_string("", &Cursor::Start), "");
-        assert_eq!(keyset.filter_string("FNumber like 'A%'", &Cursor::Start), "FNumber like 'A%'");
+        assert_eq!(
+            keyset.filter_string("FNumber like 'A%'", &Cursor::Start),
+            "FNumber like 'A%'"
+        );
         // A key-only cursor from a full run cannot place a time keyset: start over, skip nothing.
         assert_eq!(keyset.filter_string("", &Cursor::Key { key: 9 }), "");
     }
@@ -210,12 +249,22 @@ mod tests {
     #[test]
     fn advance_reads_number_and_string_keys() {
         let by_time = Keyset::by_time("FModifyDate", "FMaterialId");
-        let last = record(json!({"FMaterialId": 100_002, "FModifyDate": "2024-03-12T09:32:21.125"}));
-        assert_eq!(by_time.advance(&last).unwrap(), timed("2024-03-12T09:32:21.125", 100_002));
+        let last =
+            record(json!({"FMaterialId": 100_002, "FModifyDate": "2024-03-12T09:32:21.125"}));
+        assert_eq!(
+            by_time.advance(&last).unwrap(),
+            timed("2024-03-12T09:32:21.125", 100_002)
+        );
         let last = record(json!({"FMaterialId": " 100003", "FModifyDate": "2024-03-12T09:32:21"}));
-        assert_eq!(by_time.advance(&last).unwrap(), timed("2024-03-12T09:32:21", 100_003));
+        assert_eq!(
+            by_time.advance(&last).unwrap(),
+            timed("2024-03-12T09:32:21", 100_003)
+        );
         let last = record(json!({"FMaterialId": "42"}));
-        assert_eq!(Keyset::by_key("FMaterialId").advance(&last).unwrap(), Cursor::Key { key: 42 });
+        assert_eq!(
+            Keyset::by_key("FMaterialId").advance(&last).unwrap(),
+            Cursor::Key { key: 42 }
+        );
     }
 
     #[test]
@@ -223,10 +272,19 @@ mod tests {
         let by_time = Keyset::by_time("FModifyDate", "FMaterialId");
         for (value, field) in [
             (json!({"FModifyDate": "2024-03-12T09:32:21"}), "FMaterialId"),
-            (json!({"FMaterialId": "abc", "FModifyDate": "2024-03-12T09:32:21"}), "FMaterialId"),
-            (json!({"FMaterialId": 1.5, "FModifyDate": "2024-03-12T09:32:21"}), "FMaterialId"),
+            (
+                json!({"FMaterialId": "abc", "FModifyDate": "2024-03-12T09:32:21"}),
+                "FMaterialId",
+            ),
+            (
+                json!({"FMaterialId": 1.5, "FModifyDate": "2024-03-12T09:32:21"}),
+                "FMaterialId",
+            ),
             (json!({"FMaterialId": 1}), "FModifyDate"),
-            (json!({"FMaterialId": 1, "FModifyDate": null}), "FModifyDate"),
+            (
+                json!({"FMaterialId": 1, "FModifyDate": null}),
+                "FModifyDate",
+            ),
         ] {
             let err = by_time.advance(&record(value)).unwrap_err();
             assert!(err.to_string().contains(&format!("`{field}`")), "{err}");
@@ -238,17 +296,35 @@ mod tests {
     fn page_adds_missing_cursor_fields_and_never_uses_offsets() {
         let keyset = Keyset::by_time("FModifyDate", "FMaterialId");
         let fields = vec!["FMaterialId".to_owned(), "FNumber".to_owned()];
-        let page = keyset.page("BD_MATERIAL", &fields, "", &timed("2024-03-12T09:32:21", 3), 2000);
+        let page = keyset.page(
+            "BD_MATERIAL",
+            &fields,
+            "",
+            &timed("2024-03-12T09:32:21", 3),
+            2000,
+        );
         assert_eq!(page.field_keys, ["FMaterialId", "FNumber", "FModifyDate"]);
-        assert_eq!((page.start_row, page.top_row_count, page.limit), (0, 0, 2000));
+        assert_eq!(
+            (page.start_row, page.top_row_count, page.limit),
+            (0, 0, 2000)
+        );
         assert_eq!(page.order_string, "FModifyDate ASC, FMaterialId ASC");
-        assert!(page.filter_string.starts_with("FModifyDate > '2024-03-12 09:32:21'"));
+        assert!(
+            page.filter_string
+                .starts_with("FModifyDate > '2024-03-12 09:32:21'")
+        );
     }
 
     #[test]
     fn cursors_serialize_with_a_kind_tag() {
         let text = serde_json::to_string(&timed("2024-03-12T09:32:21.125", 1)).unwrap();
-        assert_eq!(text, r#"{"kind":"timed","at":"2024-03-12T09:32:21.125","key":1}"#);
-        assert_eq!(serde_json::from_str::<Cursor>(r#"{"kind":"start"}"#).unwrap(), Cursor::Start);
+        assert_eq!(
+            text,
+            r#"{"kind":"timed","at":"2024-03-12T09:32:21.125","key":1}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Cursor>(r#"{"kind":"start"}"#).unwrap(),
+            Cursor::Start
+        );
     }
 }

@@ -5,6 +5,7 @@ mod client;
 mod error;
 mod keyset;
 mod query;
+mod retry;
 mod session;
 mod sign;
 

@@ -65,13 +65,19 @@ impl BillQuery {
             source: None,
         };
         let Value::Array(rows) = answer else {
-            return Err(malformed(format!("expected an array of rows, got {}", kind(&answer))));
+            return Err(malformed(format!(
+                "expected an array of rows, got {}",
+                kind(&answer)
+            )));
         };
         rows.into_iter()
             .enumerate()
             .map(|(index, row)| {
                 let Value::Array(values) = row else {
-                    return Err(malformed(format!("row {index} is {}, not an array", kind(&row))));
+                    return Err(malformed(format!(
+                        "row {index} is {}, not an array",
+                        kind(&row)
+                    )));
                 };
                 if values.len() != self.field_keys.len() {
                     return Err(malformed(format!(
@@ -104,7 +110,11 @@ mod tests {
     fn query() -> BillQuery {
         BillQuery {
             form_id: "BD_MATERIAL".into(),
-            field_keys: vec!["FMaterialId".into(), "FNumber".into(), "FUseOrgId.FNumber".into()],
+            field_keys: vec![
+                "FMaterialId".into(),
+                "FNumber".into(),
+                "FUseOrgId.FNumber".into(),
+            ],
             filter_string: "FDocumentStatus = 'C'".into(),
             order_string: "FMaterialId ASC".into(),
             start_row: 0,
@@ -135,16 +145,33 @@ mod tests {
 
     #[test]
     fn a_row_of_the_wrong_length_fails_the_page_and_names_the_request() {
-        let err = query().records(json!([[1, "a", "b"], [2, "c"]])).unwrap_err();
+        let err = query()
+            .records(json!([[1, "a", "b"], [2, "c"]]))
+            .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("row 1 has 2 values for 3 FieldKeys"), "{text}");
-        assert!(text.contains("BD_MATERIAL") && text.contains("start row 0"), "{text}");
-        assert!(text.contains("FDocumentStatus = 'C'") && text.contains("limit 2000"), "{text}");
+        assert!(
+            text.contains("row 1 has 2 values for 3 FieldKeys"),
+            "{text}"
+        );
+        assert!(
+            text.contains("BD_MATERIAL") && text.contains("start row 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("FDocumentStatus = 'C'") && text.contains("limit 2000"),
+            "{text}"
+        );
     }
 
     #[test]
     fn non_arrays_are_malformed() {
-        assert!(matches!(query().records(json!({"a": 1})), Err(KingdeeError::Malformed { .. })));
-        assert!(matches!(query().records(json!([{"a": 1}])), Err(KingdeeError::Malformed { .. })));
+        assert!(matches!(
+            query().records(json!({"a": 1})),
+            Err(KingdeeError::Malformed { .. })
+        ));
+        assert!(matches!(
+            query().records(json!([{"a": 1}])),
+            Err(KingdeeError::Malformed { .. })
+        ));
     }
 }

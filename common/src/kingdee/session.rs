@@ -30,7 +30,10 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub(crate) fn sid(&self) -> Option<&str> {
-        self.cookies.iter().find(|(name, _)| name == SESSION_COOKIE).map(|(_, v)| v.as_str())
+        self.cookies
+            .iter()
+            .find(|(name, _)| name == SESSION_COOKIE)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `kdservice-sessionid: <sid>` and `Cookie: kdservice-sessionid=<sid>; …` once known.
@@ -43,7 +46,11 @@ impl Session {
         if self.cookies.is_empty() {
             return headers;
         }
-        let cookie: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
         if let Ok(cookie) = HeaderValue::from_str(&cookie.join("; ")) {
             headers.push((COOKIE, cookie));
         }
@@ -66,7 +73,10 @@ pub(crate) struct SessionStore {
 
 impl SessionStore {
     pub(crate) fn snapshot(&self) -> Session {
-        self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Keeps the cookies of a successful answer. Each `Set-Cookie` header is read on its own:
@@ -90,7 +100,10 @@ impl SessionStore {
 
     /// Takes the session id of a password login.
     pub(crate) fn set_sid(&self, sid: &str) {
-        self.current.lock().unwrap_or_else(PoisonError::into_inner).set(SESSION_COOKIE, sid);
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set(SESSION_COOKIE, sid);
     }
 
     /// Forgets the session a refused request used, unless another request already replaced it.
@@ -111,7 +124,12 @@ pub(crate) fn parse_set_cookie(header: &str) -> Option<(String, String)> {
 }
 
 /// The ValidateUser body. It holds the password: never log it.
-pub(crate) fn login_body(acct_id: &str, user_name: &str, password: &SecretString, lcid: u32) -> String {
+pub(crate) fn login_body(
+    acct_id: &str,
+    user_name: &str,
+    password: &SecretString,
+    lcid: u32,
+) -> String {
     json!({
         "acctID": acct_id,
         "username": user_name,
@@ -131,13 +149,21 @@ pub(crate) fn login_session_id(answer: &Value, request: &str) -> Result<String, 
             source: None,
         });
     };
-    let message = answer.get("Message").and_then(Value::as_str).filter(|m| !m.is_empty());
-    let sid = answer.get("KDSVCSessionId").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let message = answer
+        .get("Message")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty());
+    let sid = answer
+        .get("KDSVCSessionId")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     match (result_type, sid) {
         (1 | -5, Some(sid)) => Ok(sid.to_owned()),
         (1 | -5, None) => Err(KingdeeError::Login {
             result_type,
-            message: message.unwrap_or("the login gave no KDSVCSessionId").to_owned(),
+            message: message
+                .unwrap_or("the login gave no KDSVCSessionId")
+                .to_owned(),
         }),
         _ => Err(KingdeeError::Login {
             result_type,
@@ -181,7 +207,10 @@ mod tests {
     fn empty_shell_cookies_and_junk_are_ignored() {
         assert_eq!(parse_set_cookie("kdservice-sessionid=; path=/"), None);
         assert_eq!(parse_set_cookie("no-equals-sign"), None);
-        assert_eq!(parse_set_cookie(" a = \"b\" ;x"), Some(("a".into(), "b".into())));
+        assert_eq!(
+            parse_set_cookie(" a = \"b\" ;x"),
+            Some(("a".into(), "b".into()))
+        );
         let store = SessionStore::default();
         store.set_sid("old");
         store.absorb(&set_cookies(&["kdservice-sessionid=; path=/"]));
@@ -223,16 +252,25 @@ mod tests {
         let admin = json!({"LoginResultType": -5, "KDSVCSessionId": "x"});
         assert_eq!(login_session_id(&admin, "ValidateUser").unwrap(), "x");
         let no_sid = json!({"LoginResultType": 1, "KDSVCSessionId": null});
-        assert!(matches!(login_session_id(&no_sid, "v"), Err(KingdeeError::Login { .. })));
+        assert!(matches!(
+            login_session_id(&no_sid, "v"),
+            Err(KingdeeError::Login { .. })
+        ));
         let refused = json!({"LoginResultType": 0, "Message": "用户名或密码错误"});
         let err = login_session_id(&refused, "v").unwrap_err();
         assert!(err.to_string().contains("用户名或密码错误"), "{err}");
-        assert!(matches!(login_session_id(&json!([]), "v"), Err(KingdeeError::Malformed { .. })));
+        assert!(matches!(
+            login_session_id(&json!([]), "v"),
+            Err(KingdeeError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn login_body_has_the_validate_user_keys() {
         let body = login_body("acct", "user", &SecretString::from("pw"), 2052);
-        assert_eq!(body, r#"{"acctID":"acct","username":"user","password":"pw","lcid":2052}"#);
+        assert_eq!(
+            body,
+            r#"{"acctID":"acct","username":"user","password":"pw","lcid":2052}"#
+        );
     }
 }

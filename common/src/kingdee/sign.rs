@@ -24,7 +24,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("app_key", &self.app_key).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("app_key", &self.app_key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,19 +59,27 @@ impl Signer {
     /// and in the order the Python SDK sends them.
     pub fn headers(&self, url: &str, timestamp: u64) -> [(&'static str, String); 9] {
         let ts = timestamp.to_string();
-        let api_sign =
-            format!("POST\n{}\n\nx-api-nonce:{ts}\nx-api-timestamp:{ts}\n", quote_path(signed_path(url)));
+        let api_sign = format!(
+            "POST\n{}\n\nx-api-nonce:{ts}\nx-api-timestamp:{ts}\n",
+            quote_path(signed_path(url))
+        );
         let api_signature = kd_hmac(&api_sign, self.client_sec.expose_secret());
         [
             ("X-Api-ClientID", self.client_id.clone()),
             ("X-Api-Auth-Version", "2.0".to_owned()),
             ("x-api-timestamp", ts.clone()),
             ("x-api-nonce", ts),
-            ("x-api-signheaders", "x-api-timestamp,x-api-nonce".to_owned()),
+            (
+                "x-api-signheaders",
+                "x-api-timestamp,x-api-nonce".to_owned(),
+            ),
             ("X-Api-Signature", api_signature),
             ("X-Kd-Appkey", self.app_key.clone()),
             ("X-Kd-Appdata", self.app_data.clone()),
-            ("X-Kd-Signature", self.kd_signature.expose_secret().to_owned()),
+            (
+                "X-Kd-Signature",
+                self.kd_signature.expose_secret().to_owned(),
+            ),
         ]
     }
 }
@@ -81,7 +91,12 @@ fn kd_hmac(msg: &str, key: &str) -> String {
         return String::new();
     };
     mac.update(msg.as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     STANDARD.encode(hex.as_bytes())
 }
 
@@ -94,8 +109,11 @@ fn decode_app_secret(sec_part: &str) -> String {
     }
     match STANDARD.decode(sec_part) {
         Ok(bytes) => {
-            let xored: Vec<u8> =
-                bytes.iter().zip(APP_SECRET_XOR_KEY.iter()).map(|(a, k)| a ^ k).collect();
+            let xored: Vec<u8> = bytes
+                .iter()
+                .zip(APP_SECRET_XOR_KEY.iter())
+                .map(|(a, k)| a ^ k)
+                .collect();
             STANDARD.encode(xored)
         }
         Err(_) => String::new(),
@@ -145,19 +163,29 @@ mod tests {
     }
 
     fn header(headers: &[(&'static str, String)], name: &str) -> String {
-        headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     #[test]
     fn signer_reproduces_the_worked_example() {
         let signer = example_signer();
-        assert_eq!(signer.client_sec.expose_secret(), "b2bk0gNHSArHde44+4LbD+hoQqjoXBTs");
+        assert_eq!(
+            signer.client_sec.expose_secret(),
+            "b2bk0gNHSArHde44+4LbD+hoQqjoXBTs"
+        );
         let headers = signer.headers(URL, 1_795_711_751);
         assert_eq!(
             header(&headers, "X-Api-Signature"),
             "OTMwYThiYmFlMDIwYjEyZjUwYjk3NTY0MDIyMDdmZDZkODM4MDllNzhkZWYzOWQxZWM0OGM3NWY5NmI3NGI2Mg=="
         );
-        assert_eq!(header(&headers, "X-Kd-Appdata"), "NWYwYzEyMzRhYmNkMTIsd2ViYXBpLDIwNTIsMA==");
+        assert_eq!(
+            header(&headers, "X-Kd-Appdata"),
+            "NWYwYzEyMzRhYmNkMTIsd2ViYXBpLDIwNTIsMA=="
+        );
         assert_eq!(
             header(&headers, "X-Kd-Signature"),
             "OTBlYjE4ODU4OWRhYzRiODMwZDE2ZDMxMjFjYmVmMzUxNGNkNDJkMjE3MmU4NzQxMWU0NWE3NGNkMWI4M2MyZA=="
@@ -169,7 +197,11 @@ mod tests {
 
     #[test]
     fn signer_sends_the_sdk_headers_in_the_sdk_order() {
-        let names: Vec<_> = example_signer().headers(URL, 1).iter().map(|(n, _)| *n).collect();
+        let names: Vec<_> = example_signer()
+            .headers(URL, 1)
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
         assert_eq!(
             names,
             [
@@ -216,7 +248,14 @@ mod tests {
 
     #[test]
     fn app_ids_without_one_underscore_give_empty_client_parts() {
-        let signer = Signer::new("a", "u", "no-underscore", &SecretString::from("s"), 2052, "0");
+        let signer = Signer::new(
+            "a",
+            "u",
+            "no-underscore",
+            &SecretString::from("s"),
+            2052,
+            "0",
+        );
         assert_eq!(signer.client_id, "");
         assert_eq!(signer.client_sec.expose_secret(), "");
         assert_eq!(decode_app_secret("short"), "");
@@ -225,6 +264,9 @@ mod tests {
     #[test]
     fn debug_output_hides_secrets() {
         let text = format!("{:?}", example_signer());
-        assert!(!text.contains("b2bk0g") && !text.contains("OTBlYjE4"), "{text}");
+        assert!(
+            !text.contains("b2bk0g") && !text.contains("OTBlYjE4"),
+            "{text}"
+        );
     }
 }

@@ -7,10 +7,10 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::error::MappingError;
-use super::functions;
 use super::ident::is_sql_identifier;
-use super::node::{Node, Segment};
-use super::parse::{Expr, Piece, parse_expression};
+use super::lower::{Lowering, SourceField};
+use super::node::Node;
+use super::parse::parse_expression;
 use super::spec::MappingSpec;
 use super::value::SqlValue;
 
@@ -24,12 +24,6 @@ pub struct CompiledMapping {
     version: usize,
     /// Every field referenced, first-seen order, deduplicated ignoring case (as Kingdee does).
     fields: Vec<SourceField>,
-}
-
-struct SourceField {
-    name: String,
-    /// The first column that references the field, for messages.
-    column: String,
 }
 
 impl CompiledMapping {
@@ -195,106 +189,6 @@ impl CompiledMapping {
                 })
             })
             .collect()
-    }
-}
-
-/// Turns one column's syntax tree into nodes, registering the fields it reads.
-struct Lowering<'a> {
-    column: &'a str,
-    fields: &'a mut Vec<SourceField>,
-}
-
-impl Lowering<'_> {
-    fn lower(&mut self, expr: Expr) -> Result<Node, MappingError> {
-        match expr {
-            Expr::Const(value) => Ok(Node::Const(value)),
-            Expr::Template(pieces) => Ok(self.template(pieces)),
-            Expr::Call { name, args } => {
-                let column = self.column.to_owned();
-                let Some(function) = functions::find(&name) else {
-                    return Err(MappingError::UnknownFunction {
-                        function: name,
-                        column,
-                    });
-                };
-                if !function.accepts(args.len()) {
-                    return Err(MappingError::Arity {
-                        function: function.name,
-                        usage: function.usage,
-                        got: args.len(),
-                        column,
-                    });
-                }
-                let args = args
-                    .into_iter()
-                    .map(|a| self.lower(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let constant = args.iter().all(|a| a.as_const().is_some());
-                let eval = function
-                    .build(args)
-                    .map_err(|error| MappingError::Argument {
-                        column: column.clone(),
-                        function: function.name,
-                        error,
-                    })?;
-                let node = Node::Call {
-                    function: function.name,
-                    eval,
-                };
-                if !constant {
-                    return Ok(node);
-                }
-                // Constant in, constant out: evaluate now, and report a bad constant now.
-                node.eval(&[])
-                    .map(Node::Const)
-                    .map_err(|e| MappingError::Function {
-                        column,
-                        function: e.function,
-                        error: e.error,
-                    })
-            }
-        }
-    }
-
-    fn template(&mut self, pieces: Vec<Piece>) -> Node {
-        match <[Piece; 1]>::try_from(pieces) {
-            Ok([Piece::Field(field)]) => Node::Field(self.slot(field)),
-            Ok([Piece::Literal(text)]) => Node::Const(SqlValue::Text(text)),
-            Err(pieces) if pieces.is_empty() => Node::Const(SqlValue::Text(String::new())),
-            Err(pieces) => {
-                let mut capacity = 0;
-                let segments = pieces
-                    .into_iter()
-                    .map(|piece| match piece {
-                        Piece::Literal(text) => {
-                            capacity += text.len();
-                            Segment::Literal(text)
-                        }
-                        Piece::Field(field) => {
-                            // Room for a typical code or name; the String grows if needed.
-                            capacity += 16;
-                            Segment::Field(self.slot(field))
-                        }
-                    })
-                    .collect();
-                Node::Template { segments, capacity }
-            }
-        }
-    }
-
-    fn slot(&mut self, field: String) -> usize {
-        if let Some(slot) = self
-            .fields
-            .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(&field))
-        {
-            return slot;
-        }
-        self.fields.push(SourceField {
-            name: field,
-            column: self.column.to_owned(),
-        });
-        self.fields.len() - 1
     }
 }
 

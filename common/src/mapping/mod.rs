@@ -13,13 +13,18 @@
 //!
 //! Functions: `trim`, `ltrim`, `rtrim`, `upper`, `lower`, `length`, `to_text`, `concat`,
 //! `substr`, `left`, `right`, `replace`, `coalesce`, `default`, `nullif`, `lookup`,
-//! `date_format`, `datetime`, `to_int`, `to_decimal` (see `functions/`).
+//! `date_format`, `datetime`, `to_int`, `to_decimal` (see `functions/`). Null follows SQL
+//! (`trim(null)` is null); the parsing functions (`datetime`, `date_format`, `to_int`,
+//! `to_decimal`) read blank text as null; `lookup` without a match and without a default gives
+//! null. A mapping file and `[jobs.target.columns]` merge as `spec.rs` describes: file first,
+//! TOML columns override same-named entries.
 
 mod compile;
 mod convert;
 mod error;
 mod functions;
 mod ident;
+mod lower;
 mod node;
 mod parse;
 mod spec;

@@ -1,7 +1,7 @@
 //! Parses one column's value expression into a small syntax tree, once, when the mapping
 //! compiles: a template (`"{FNumber}-{FName}"`, `{{`/`}}` escape braces) or a
 //! `_function name(arg, …)` call whose arguments are quoted templates (`''` escapes a quote),
-//! numbers, bare `{Field}`s, `null` or nested calls.
+//! numbers, bare `{Field}`s, `null`, `true`, `false` or nested calls.
 
 use super::convert::normalize_decimal;
 use super::error::{ParseError, ParseErrorKind};
@@ -14,7 +14,7 @@ const MAX_DEPTH: usize = 32;
 /// A parsed value expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Expr {
-    /// A number or `null` written in a function call.
+    /// A number, `null`, `true` or `false` written in a function call.
     Const(SqlValue),
     /// Text with `{Field}` placeholders (a top-level template or a quoted argument).
     Template(Vec<Piece>),
@@ -81,6 +81,10 @@ impl Parser<'_> {
                 match self.peek() {
                     Some('(') => self.call(name, start),
                     _ if name.eq_ignore_ascii_case("null") => Ok(Expr::Const(SqlValue::Null)),
+                    _ if name.eq_ignore_ascii_case("true") => Ok(Expr::Const(SqlValue::Bool(true))),
+                    _ if name.eq_ignore_ascii_case("false") => {
+                        Ok(Expr::Const(SqlValue::Bool(false)))
+                    }
                     found => Err(self.expected("`(` after the function name", found)),
                 }
             }

@@ -151,7 +151,7 @@ fn char_count(text: &str) -> i64 {
 
 /// MySQL's `SUBSTRING(text, start, length)` by characters: `start` is 1-based, negative counts
 /// from the end, 0 gives `''`; a missing length means to the end, a length below 1 gives `''`.
-pub(in crate::mapping) fn substring(text: &str, start: i64, length: Option<i64>) -> String {
+fn substring(text: &str, start: i64, length: Option<i64>) -> String {
     let count = char_count(text);
     let from = match start {
         0 => return String::new(),

@@ -1,0 +1,91 @@
+//! The one place that decides whether a database error is worth retrying. Transient errors
+//! (connection trouble, lock waits, deadlocks, a read-only server) go through the retry tiers;
+//! permanent ones (bad values, constraint violations) dead-letter the rows that caused them.
+
+use sqlx::mysql::MySqlDatabaseError;
+
+/// What to do about a failed write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteErrorClass {
+    /// Try again later: the same rows may well succeed.
+    Transient,
+    /// These rows will never be accepted as they are: find them and dead-letter them.
+    Permanent,
+}
+
+/// MySQL/MariaDB error numbers that a retry can cure.
+const TRANSIENT_NUMBERS: &[u16] = &[
+    1040, // too many connections
+    1053, // server shutdown in progress
+    1205, // lock wait timeout exceeded
+    1213, // deadlock found
+    1290, // --read-only (a replica or a failover in progress)
+    1317, // query execution was interrupted
+    1792, // read-only transaction
+    1836, // read-only mode
+    1927, // MariaDB: connection was killed
+    2006, // server has gone away
+    2013, // lost connection during query
+];
+
+/// MySQL/MariaDB error numbers that name a bad value even where SQLSTATE is the generic HY000.
+const PERMANENT_NUMBERS: &[u16] = &[
+    1048, // column cannot be null
+    1062, // duplicate entry (on a unique key other than the upsert's)
+    1264, // out of range value
+    1265, // data truncated
+    1292, // incorrect datetime/date value
+    1366, // incorrect integer/decimal/string value
+    1406, // data too long for column
+    1452, // foreign key constraint fails
+    3140, // invalid JSON text
+    4025, // MariaDB: CHECK constraint failed
+];
+
+pub fn classify(error: &sqlx::Error) -> WriteErrorClass {
+    match error {
+        sqlx::Error::Database(db) => {
+            if let Some(mysql) = db.try_downcast_ref::<MySqlDatabaseError>() {
+                let number = mysql.number();
+                if TRANSIENT_NUMBERS.contains(&number) {
+                    return WriteErrorClass::Transient;
+                }
+                if PERMANENT_NUMBERS.contains(&number) {
+                    return WriteErrorClass::Permanent;
+                }
+            }
+            match db.code().as_deref().map(|s| s.get(..2).unwrap_or(s)) {
+                // SQLSTATE class 22 (data exception) and 23 (integrity constraint violation).
+                Some("22") | Some("23") => WriteErrorClass::Permanent,
+                // Anything else (a missing table, a privilege) affects every row alike: retry
+                // through the tiers, which gives an operator time to fix the schema.
+                _ => WriteErrorClass::Transient,
+            }
+        }
+        // Values that cannot even be encoded are the row's fault.
+        sqlx::Error::Encode(_) | sqlx::Error::InvalidArgument(_) => WriteErrorClass::Permanent,
+        _ => WriteErrorClass::Transient,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_and_pool_errors_are_transient() {
+        let io = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset",
+        ));
+        assert_eq!(classify(&io), WriteErrorClass::Transient);
+        assert_eq!(
+            classify(&sqlx::Error::PoolTimedOut),
+            WriteErrorClass::Transient
+        );
+        assert_eq!(
+            classify(&sqlx::Error::Protocol("eof".into())),
+            WriteErrorClass::Transient
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! One batch, start to finish: decode and map each record, upsert the rows (retrying transient
+//! failures in process), dead-letter what can never be written, hand what cannot be written yet
+//! to the next retry tier, and acknowledge every delivery only after all of that is durable.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use k3sync_common::amqp::{Envelope, Outgoing, Publisher, headers};
+use k3sync_common::sink::{MappedRow, WriteError};
+use lapin::options::BasicAckOptions;
+use lapin::types::{AMQPValue, FieldTable};
+
+use crate::dead_letter::{self, DeadClass, DeadLetter};
+use crate::held::Held;
+use crate::setup::JobContext;
+
+/// What happened to a batch's records.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub written: usize,
+    pub retried: usize,
+    pub dead_lettered: usize,
+}
+
+/// Processes a batch and acks its deliveries. An error means the broker could not take a retry
+/// or dead letter (or an ack): the caller reconnects and the unacked deliveries come back.
+pub async fn process_batch(
+    ctx: &JobContext,
+    publisher: &Publisher,
+    batch: Vec<Held>,
+) -> anyhow::Result<BatchOutcome> {
+    let mut outcome = BatchOutcome::default();
+    let mut letters = Vec::new();
+    let mut rows: Vec<MappedRow> = Vec::new();
+    // For every row: (delivery, record) it came from.
+    let mut origin: Vec<(usize, usize)> = Vec::new();
+    for (h, held) in batch.iter().enumerate() {
+        match &held.envelope {
+            Err(error) => letters.push(DeadLetter::undecodable(
+                held.delivery
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|m| m.to_string()),
+                held.delivery.data.clone(),
+                held.attempt,
+                error.to_string(),
+            )),
+            Ok(envelope) => {
+                for (r, record) in envelope.records.iter().enumerate() {
+                    match ctx.sink.mapping().apply(&record.record) {
+                        Ok(row) => {
+                            rows.push(row);
+                            origin.push((h, r));
+                        }
+                        Err(error) => letters.push(DeadLetter::record(
+                            envelope,
+                            r,
+                            held.attempt,
+                            DeadClass::Mapping,
+                            error.to_string(),
+                        )),
+                    }
+                }
+            }
+        }
+    }
+
+    let mut retries = Vec::new();
+    if !rows.is_empty() {
+        let started = Instant::now();
+        match write_with_retries(ctx, &rows).await {
+            Ok(failures) => {
+                outcome.written = rows.len() - failures.len();
+                for failure in failures {
+                    let (h, r) = origin[failure.index];
+                    if let Ok(envelope) = &batch[h].envelope {
+                        letters.push(DeadLetter::record(
+                            envelope,
+                            r,
+                            batch[h].attempt,
+                            DeadClass::Data,
+                            database_message(&failure.error),
+                        ));
+                    }
+                }
+                record_write_metrics(ctx, &batch, &origin, outcome.written, started.elapsed());
+            }
+            Err(WriteError(error)) => {
+                tracing::warn!(job = %ctx.job.name, error = %error, rows = rows.len(),
+                    "Batch failed after in-process retries, handing it to the retry tiers");
+                let (to_retry, exhausted) = plan_retries(ctx, &batch, &origin, &error);
+                outcome.retried = to_retry.iter().map(|(_, n)| n).sum();
+                retries = to_retry.into_iter().map(|(m, _)| m).collect();
+                letters.extend(exhausted);
+            }
+        }
+    }
+
+    publisher.publish_confirmed(&retries).await?;
+    outcome.dead_lettered = letters.len();
+    dead_letter::send(ctx, publisher, &letters).await?;
+    for held in &batch {
+        held.delivery.acker.ack(BasicAckOptions::default()).await?;
+    }
+    Ok(outcome)
+}
+
+async fn write_with_retries(
+    ctx: &JobContext,
+    rows: &[MappedRow],
+) -> Result<Vec<k3sync_common::sink::RowFailure>, WriteError> {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(ctx.worker.retry_attempts.saturating_sub(1))
+        .with_jitter();
+    (|| ctx.sink.write_isolating(rows))
+        .retry(backoff)
+        .notify(|error, delay| {
+            tracing::warn!(job = %ctx.job.name, error = %error.0, delay_ms = delay.as_millis() as u64,
+                "Transient database failure, retrying the batch");
+        })
+        .await
+}
+
+/// For each delivery that had rows: the next retry tier, or dead letters once the tiers are used up.
+fn plan_retries(
+    ctx: &JobContext,
+    batch: &[Held],
+    origin: &[(usize, usize)],
+    error: &sqlx::Error,
+) -> (Vec<(Outgoing, usize)>, Vec<DeadLetter>) {
+    let mut by_delivery: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (h, r) in origin {
+        by_delivery.entry(*h).or_default().push(*r);
+    }
+    let mut retries = Vec::new();
+    let mut letters = Vec::new();
+    let tiers = ctx.topology.tier_delays_ms.len();
+    for (h, records) in by_delivery {
+        let held = &batch[h];
+        let Ok(envelope) = &held.envelope else {
+            continue;
+        };
+        let next = held.attempt + 1;
+        if next as usize > tiers {
+            for r in records {
+                let reason = format!("gave up after {tiers} retry tiers: {error}");
+                letters.push(DeadLetter::record(
+                    envelope,
+                    r,
+                    held.attempt,
+                    DeadClass::Exhausted,
+                    reason,
+                ));
+            }
+            continue;
+        }
+        let subset: Vec<_> = records
+            .iter()
+            .map(|r| envelope.records[*r].clone())
+            .collect();
+        let count = subset.len();
+        let retry = Envelope::new(&envelope.job, &envelope.form_id, envelope.run_id, subset);
+        let mut table = FieldTable::default();
+        table.insert(
+            headers::JOB.into(),
+            AMQPValue::LongString(envelope.job.as_str().into()),
+        );
+        table.insert(
+            headers::RUN.into(),
+            AMQPValue::LongString(envelope.run_id.to_string().into()),
+        );
+        table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(next.into()));
+        table.insert(
+            headers::ERROR.into(),
+            AMQPValue::LongString(error.to_string().into()),
+        );
+        metrics::counter!("k3sync_retries_total", "job" => ctx.job.name.clone(), "tier" => next.to_string())
+            .increment(count as u64);
+        retries.push((
+            Outgoing {
+                // The default exchange routes by queue name straight into the tier.
+                exchange: String::new(),
+                routing_key: ctx.topology.retry_queue(next as usize),
+                message_id: retry.message_id().to_string(),
+                headers: table,
+                body: retry.to_json(),
+            },
+            count,
+        ));
+    }
+    (retries, letters)
+}
+
+/// The server's own words (`1406 (22001): Data too long for column 'code' at row 1`).
+fn database_message(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{code}: {}", db.message()),
+            None => db.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn record_write_metrics(
+    ctx: &JobContext,
+    batch: &[Held],
+    origin: &[(usize, usize)],
+    written: usize,
+    took: Duration,
+) {
+    let job = ctx.job.name.clone();
+    metrics::counter!("k3sync_records_written_total", "job" => job.clone())
+        .increment(written as u64);
+    metrics::histogram!("k3sync_batch_records", "job" => job.clone()).record(written as f64);
+    metrics::histogram!("k3sync_write_seconds", "job" => job.clone()).record(took.as_secs_f64());
+    // Lag from Kingdee's modification time to the write, sampled on the batch's last record.
+    if let Some((h, r)) = origin.last()
+        && let Ok(envelope) = &batch[*h].envelope
+        && let Ok(modified) = chrono::NaiveDateTime::parse_from_str(
+            &envelope.records[*r].modified,
+            "%Y-%m-%dT%H:%M:%S%.f",
+        )
+    {
+        let lag = chrono::Local::now().naive_local() - modified;
+        metrics::histogram!("k3sync_record_lag_seconds", "job" => job)
+            .record(lag.as_seconds_f64().max(0.0));
+    }
+}

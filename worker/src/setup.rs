@@ -1,0 +1,52 @@
+//! Start-up of a job's worker: compile the mapping and check it against the live table before
+//! anything is consumed ("parse, don't validate"), so a bad mapping stops the worker at once with
+//! a message that names the column.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use k3sync_common::amqp::Topology;
+use k3sync_common::mapping::{CompiledMapping, MappingSpec};
+use k3sync_common::settings::{AmqpSettings, JobSettings, Settings, WorkerSettings};
+use k3sync_common::sink::MySqlSink;
+use sqlx::MySqlPool;
+
+/// Everything a job's consumer needs, built once.
+#[derive(Clone)]
+pub struct JobContext {
+    pub job: JobSettings,
+    pub topology: Topology,
+    pub sink: MySqlSink,
+    pub pool: MySqlPool,
+    pub worker: WorkerSettings,
+    pub amqp: AmqpSettings,
+    pub worker_id: String,
+}
+
+/// Compiles the job's mapping and checks every target column exists in MySQL.
+pub async fn prepare(
+    settings: &Settings,
+    job: &str,
+    pool: MySqlPool,
+) -> anyhow::Result<JobContext> {
+    let job = settings.job(job)?.clone();
+    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+        .with_context(|| format!("mapping of job `{}`", job.name))?;
+    let mapping = CompiledMapping::compile(&spec)
+        .with_context(|| format!("mapping of job `{}`", job.name))?;
+    let columns = MySqlSink::table_columns(&pool, mapping.table())
+        .await
+        .context("cannot read the target table's columns from MySQL (mysql.url)")?;
+    mapping
+        .check_columns(&columns)
+        .with_context(|| format!("mapping of job `{}`", job.name))?;
+    Ok(JobContext {
+        topology: Topology::new(&job.name, &settings.amqp),
+        sink: MySqlSink::new(pool.clone(), Arc::new(mapping)),
+        pool,
+        worker: settings.worker.clone(),
+        amqp: settings.amqp.clone(),
+        worker_id: crate::worker_id(),
+        job,
+    })
+}
