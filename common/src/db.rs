@@ -20,9 +20,19 @@ impl MySqlSettings {
 
     /// A pool that connects lazily, so a process can start (and report not-ready) while MySQL is down.
     pub fn pool(&self) -> Result<MySqlPool, sqlx::Error> {
+        let lock_wait = self.lock_wait_timeout_secs;
         Ok(MySqlPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
+                        .bind(lock_wait)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_lazy_with(self.connect_options()?))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod amqp;
 pub mod db;
+pub mod health;
 pub mod kingdee;
 pub mod mapping;
 pub mod settings;

@@ -115,6 +115,10 @@ pub struct MySqlSettings {
     /// Connections in each process's pool.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// `innodb_lock_wait_timeout` of k3sync's sessions, seconds: how long a write waits for a
+    /// row lock held by someone else before the batch is retried later.
+    #[serde(default = "default_lock_wait_timeout")]
+    pub lock_wait_timeout_secs: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -386,6 +390,9 @@ fn default_records_per_message() -> usize {
 }
 fn default_max_connections() -> u32 {
     4
+}
+fn default_lock_wait_timeout() -> u32 {
+    50
 }
 fn default_max_queue_depth() -> u32 {
     100_000

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use k3sync_common::health::{self, Readiness};
 use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_producer::{Producer, run_scheduled};
 use tokio_util::sync::CancellationToken;
@@ -72,12 +74,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.config)?;
     let Command::Sync { job, mode, once } = cli.command;
     let mode = mode.map_or(settings.job(&job)?.mode, SyncMode::from);
-    let producer = Producer::connect(settings).await?;
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
     if once {
-        producer.run_pass(&job, mode, &cancel).await.map(|_| ())
-    } else {
-        run_scheduled(&producer, &job, mode, &cancel).await
+        let producer = Producer::connect(settings).await?;
+        return producer.run_pass(&job, mode, &cancel).await.map(|_| ());
     }
+    let pool = settings.mysql.pool().context("mysql.url")?;
+    let readiness = Readiness::new(pool);
+    let listen = settings.producer.listen.clone();
+    let server = health::start(&listen, readiness.clone(), cancel.clone())
+        .await
+        .with_context(|| format!("cannot serve metrics on producer.listen = {listen}"))?;
+    run_scheduled(settings, &job, mode, readiness, &cancel).await?;
+    cancel.cancel();
+    server.await?.context("metrics server (producer.listen)")
 }

@@ -27,7 +27,7 @@ pub struct Producer {
     settings: Arc<Settings>,
     pool: MySqlPool,
     client: KingdeeClient,
-    _connection: Connection,
+    connection: Connection,
     publisher: Publisher,
     monitor: Channel,
     field_keys: HashMap<String, Vec<String>>,
@@ -97,11 +97,16 @@ impl Producer {
             settings: Arc::new(settings),
             pool,
             client,
-            _connection: connection,
+            connection,
             publisher,
             monitor,
             field_keys,
         })
+    }
+
+    /// False once the broker connection has dropped; a new `Producer` must be connected.
+    pub fn is_connected(&self) -> bool {
+        self.connection.status().connected()
     }
 
     pub fn settings(&self) -> &Settings {

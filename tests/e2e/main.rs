@@ -5,3 +5,4 @@
 mod mock_ops;
 mod mock_sdk;
 mod producer;
+mod worker;

@@ -20,7 +20,9 @@ use crate::setup::JobContext;
 pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(500);
     loop {
-        match session(&ctx, &cancel).await {
+        let result = session(&ctx, &cancel).await;
+        ctx.readiness.set_broker_up(false);
+        match result {
             Ok(()) => return Ok(()),
             Err(error) => {
                 metrics::counter!("k3sync_reconnects_total", "job" => ctx.job.name.clone())
@@ -55,6 +57,7 @@ async fn session(ctx: &JobContext, cancel: &CancellationToken) -> anyhow::Result
         )
         .await?;
     tracing::info!(job = %ctx.job.name, queue = %ctx.topology.work_queue(), "Consuming");
+    ctx.readiness.set_broker_up(true);
 
     let flush_every = Duration::from_millis(ctx.worker.flush_interval_ms);
     let mut batch: Vec<Held> = Vec::new();

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use k3sync_common::health::{self, Readiness};
 use k3sync_common::settings::Settings;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -46,14 +47,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let pool = settings.mysql.pool().context("mysql.url")?;
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
+    let readiness = Readiness::new(pool.clone());
+    let listen = settings.worker.listen.clone();
+    let server = health::start(&listen, readiness.clone(), cancel.clone())
+        .await
+        .with_context(|| format!("cannot serve metrics on worker.listen = {listen}"))?;
     let mut tasks = JoinSet::new();
     for job in jobs {
         let ctx = k3sync_worker::prepare(&settings, &job, pool.clone()).await?;
-        tasks.spawn(k3sync_worker::run_job(ctx, cancel.clone()));
+        tasks.spawn(k3sync_worker::run_job(
+            ctx.with_readiness(readiness.clone()),
+            cancel.clone(),
+        ));
     }
     while let Some(result) = tasks.join_next().await {
         result??;
     }
+    cancel.cancel();
+    server.await?.context("metrics server (worker.listen)")?;
     pool.close().await;
     Ok(())
 }

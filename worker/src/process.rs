@@ -119,6 +119,7 @@ async fn write_with_retries(
     (|| ctx.sink.write_isolating(rows))
         .retry(backoff)
         .notify(|error, delay| {
+            metrics::counter!("k3sync_write_retries_total", "job" => ctx.job.name.clone()).increment(1);
             tracing::warn!(job = %ctx.job.name, error = %error.0, delay_ms = delay.as_millis() as u64,
                 "Transient database failure, retrying the batch");
         })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use k3sync_common::amqp::Topology;
+use k3sync_common::health::Readiness;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::settings::{AmqpSettings, JobSettings, Settings, WorkerSettings};
 use k3sync_common::sink::MySqlSink;
@@ -21,6 +22,16 @@ pub struct JobContext {
     pub worker: WorkerSettings,
     pub amqp: AmqpSettings,
     pub worker_id: String,
+    /// Marked up while the broker session consumes; `/readyz` reads it.
+    pub readiness: Readiness,
+}
+
+impl JobContext {
+    /// Shares one readiness flag between the jobs of a process.
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
+    }
 }
 
 /// Compiles the job's mapping and checks every target column exists in MySQL.
@@ -43,6 +54,7 @@ pub async fn prepare(
     Ok(JobContext {
         topology: Topology::new(&job.name, &settings.amqp),
         sink: MySqlSink::new(pool.clone(), Arc::new(mapping)),
+        readiness: Readiness::new(pool.clone()),
         pool,
         worker: settings.worker.clone(),
         amqp: settings.amqp.clone(),
