@@ -8,5 +8,5 @@ mod pass;
 mod progress;
 mod schedule;
 
-pub use pass::{PassError, PassReport, Producer};
+pub use pass::{PassError, PassReport, Producer, derive_field_keys};
 pub use schedule::run_scheduled;

@@ -242,7 +242,7 @@ async fn two_producers_on_one_job_never_publish_a_record_twice() {
 async fn the_configured_rate_limit_holds() {
     let mut env = TestEnv::start(3_000).await;
     env.settings.kingdee.requests_per_second = 4;
-    env.settings.jobs[0].page_size = 150;
+    env.settings.jobs[0].page_size = 100;
     let report = pass(&env, SyncMode::Full).await;
     assert!(
         report.pages >= 10,

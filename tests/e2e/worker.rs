@@ -15,23 +15,9 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// A table row as text, columns in [`COLUMNS`] order.
+/// A table row as text: code, name, specification_model, product_line, material_group,
+/// base_unit, erp_cls, use_org, document_status, forbid_status, create_date, modify_date.
 type Row = Vec<Option<String>>;
-
-const COLUMNS: &[&str] = &[
-    "code",
-    "name",
-    "specification_model",
-    "product_line",
-    "material_group",
-    "base_unit",
-    "erp_cls",
-    "use_org",
-    "document_status",
-    "forbid_status",
-    "create_date",
-    "modify_date",
-];
 
 /// The seed's mapping applied by hand to the mock's rows: no k3sync code involved.
 fn expected(rows: &[Value]) -> BTreeMap<i64, Row> {
@@ -152,6 +138,9 @@ async fn publish_raw(env: &TestEnv, bodies: Vec<Vec<u8>>) {
         .await
         .unwrap();
     let publisher = Publisher::new(amqp::open_channel(&connection, true).await.unwrap());
+    amqp::declare(publisher.channel(), &env.topology())
+        .await
+        .unwrap();
     let messages: Vec<Outgoing> = bodies
         .into_iter()
         .map(|body| Outgoing {

@@ -94,6 +94,7 @@ impl TestEnv {
         settings.jobs[0].name = format!("t{id}");
         let pool = settings.mysql.pool().expect("pool");
         k3sync_common::db::migrate(&pool).await.expect("migrations");
+        k3sync_common::kingdee::install_crypto_provider();
         let http = reqwest::Client::new();
         Self {
             id,

@@ -384,7 +384,7 @@ fn invalid(name: &'static str, reason: &str) -> KingdeeError {
 
 /// reqwest is built without a default crypto provider; rustls uses the process default, so
 /// install ring's once. Another part of the program may have installed one already: keep it.
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Err only means another thread won the race; its provider is as good.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();

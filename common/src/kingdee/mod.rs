@@ -12,7 +12,7 @@ mod sign;
 #[cfg(test)]
 mod client_tests;
 
-pub use client::KingdeeClient;
+pub use client::{KingdeeClient, install_crypto_provider};
 pub use error::{ErrorClass, KingdeeError};
 pub use keyset::{Cursor, Keyset};
 pub use query::{BillQuery, Record};

@@ -1,0 +1,131 @@
+//! MySQL checks: the server answers, every migration of this build is applied (and none was
+//! edited after), and each job's mapping fits its live target table.
+
+use k3sync_common::db::MIGRATOR;
+use k3sync_common::mapping::CompiledMapping;
+use k3sync_common::settings::{JobSettings, Settings};
+use k3sync_common::sink::MySqlSink;
+use sqlx::MySqlPool;
+
+use super::{Report, error_chain};
+use crate::migrate;
+
+pub async fn check(
+    settings: &Settings,
+    mappings: &[(&JobSettings, Option<CompiledMapping>)],
+    report: &mut Report,
+) {
+    let (pool, place) = match settings.mysql.connect_options() {
+        Ok(options) => {
+            let place = format!(
+                "{}:{}/{}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("")
+            );
+            match settings.mysql.pool() {
+                Ok(pool) => (pool, place),
+                Err(error) => return report.fail("mysql", error_chain(&error)),
+            }
+        }
+        Err(error) => return report.fail("mysql", format!("mysql.url: {}", error_chain(&error))),
+    };
+    match sqlx::query_scalar::<_, String>("SELECT VERSION()")
+        .fetch_one(&pool)
+        .await
+    {
+        Ok(version) => report.ok("mysql", format!("{version} at {place}")),
+        Err(error) => {
+            report.fail("mysql", format!("{place}: {}", error_chain(&error)));
+            pool.close().await;
+            return;
+        }
+    }
+    migrations(&pool, report).await;
+    for (job, mapping) in mappings {
+        if let Some(mapping) = mapping {
+            table(&pool, job, mapping, report).await;
+        }
+    }
+    pool.close().await;
+}
+
+async fn migrations(pool: &MySqlPool, report: &mut Report) {
+    let recorded = match migrate::recorded(pool).await {
+        Ok(recorded) => recorded,
+        Err(error) => return report.fail("migrations", error_chain(&error)),
+    };
+    let mut problems = Vec::new();
+    for m in MIGRATOR.iter() {
+        match recorded.get(&m.version) {
+            None => problems.push(format!("{} {} is pending", m.version, m.description)),
+            Some(r) if !r.success => problems.push(format!(
+                "{} {} failed half-way; fix the schema by hand, then delete its _sqlx_migrations row",
+                m.version, m.description
+            )),
+            Some(r) if r.checksum != *m.checksum => problems.push(format!(
+                "{} {} was edited after it was applied (checksum differs)",
+                m.version, m.description
+            )),
+            Some(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return report.fail(
+            "migrations",
+            format!("{}; run `ctl migrate`", problems.join("; ")),
+        );
+    }
+    let unknown: Vec<String> = recorded
+        .keys()
+        .filter(|v| !MIGRATOR.version_exists(**v))
+        .map(ToString::to_string)
+        .collect();
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if unknown.is_empty() {
+        report.ok(
+            "migrations",
+            format!("all {} applied (latest {latest})", MIGRATOR.iter().count()),
+        );
+    } else {
+        report.warn(
+            "migrations",
+            format!(
+                "the database has migrations this build does not know ({}): is ctl older than the schema?",
+                unknown.join(", ")
+            ),
+        );
+    }
+}
+
+async fn table(
+    pool: &MySqlPool,
+    job: &JobSettings,
+    mapping: &CompiledMapping,
+    report: &mut Report,
+) {
+    let what = format!("mapping {}", job.name);
+    let columns = match MySqlSink::table_columns(pool, mapping.table()).await {
+        Ok(columns) => columns,
+        Err(error) => return report.fail(what, error_chain(&error)),
+    };
+    if columns.is_empty() {
+        return report.fail(
+            what,
+            format!("table `{}` does not exist in the database", mapping.table()),
+        );
+    }
+    match mapping.check_columns(&columns) {
+        Ok(()) => report.ok(
+            what,
+            format!(
+                "{} columns map onto `{}` (key {}, version {})",
+                mapping.columns().len(),
+                mapping.table(),
+                mapping.key_column(),
+                mapping.version_column()
+            ),
+        ),
+        Err(error) => report.fail(what, error_chain(&error)),
+    }
+}

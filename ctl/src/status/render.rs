@@ -1,0 +1,128 @@
+//! `ctl status` for people (aligned tables, one block per job) and for scripts (`--json`).
+
+use std::fmt::Write;
+
+use chrono::SecondsFormat;
+
+use super::{JobStatus, QueueHealth, QueueStatus, StatusReport};
+use crate::output::{Table, clip, human_duration, or_dash};
+
+/// The report as text, or as the JSON document of docs/ctl.md.
+pub fn render(report: &StatusReport, json: bool) -> String {
+    if json {
+        return format!(
+            "{}\n",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "k3sync status at {}",
+        report
+            .generated_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    if let Some(error) = &report.broker_error {
+        let _ = writeln!(out, "RabbitMQ: {error}");
+    }
+    if let Some(error) = &report.database_error {
+        let _ = writeln!(out, "MySQL: {error}");
+    }
+    for job in &report.jobs {
+        out.push('\n');
+        render_job(&mut out, job);
+    }
+    out
+}
+
+fn render_job(out: &mut String, job: &JobStatus) {
+    let _ = writeln!(out, "job {}", job.job);
+    let mut queues = Table::new(&["queue", ">ready", ">unacked", ">consumers", "note"]);
+    queues.row(queue_row(&job.work, "work".into()));
+    for tier in &job.retry {
+        let note = format!("retry tier {} ({}s)", tier.tier, tier.delay_secs);
+        queues.row(queue_row(&tier.queue, note));
+    }
+    queues.row(queue_row(&job.dead, "dead letters".into()));
+    out.push_str(&queues.render(2));
+
+    let target = &job.target;
+    let table = target.table.as_deref().unwrap_or("target");
+    match (&target.error, target.rows) {
+        (Some(error), _) => {
+            let _ = writeln!(out, "  {table}: {error}");
+        }
+        (None, Some(rows)) => {
+            let newest = match (&target.newest_version, target.newest_age_secs) {
+                (Some(v), Some(age)) => format!("; newest {v} ({} old)", human_duration(age)),
+                (Some(v), None) => format!("; newest {v}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  {table}: {rows} rows{newest}");
+        }
+        (None, None) => {
+            let _ = writeln!(out, "  {table}: unknown");
+        }
+    }
+
+    match &job.unresolved_dead_letters {
+        Some(counts) if counts.is_empty() => {
+            let _ = writeln!(out, "  unresolved dead letters (error_log): none");
+        }
+        Some(counts) => {
+            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            let _ = writeln!(
+                out,
+                "  unresolved dead letters (error_log): {}",
+                parts.join(", ")
+            );
+        }
+        None => {}
+    }
+
+    if job.runs.is_empty() {
+        let _ = writeln!(out, "  no runs recorded");
+        return;
+    }
+    let _ = writeln!(out, "  last runs");
+    let mut runs = Table::new(&[
+        "started",
+        "mode",
+        "status",
+        ">pages",
+        ">records",
+        ">duration",
+        "error",
+    ]);
+    for run in &job.runs {
+        runs.row(vec![
+            or_dash(
+                run.started_at
+                    .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            ),
+            run.mode.clone(),
+            run.status.clone(),
+            run.pages.to_string(),
+            run.records.to_string(),
+            or_dash(run.duration_secs.map(human_duration)),
+            clip(run.error.as_deref().unwrap_or(""), 60),
+        ]);
+    }
+    out.push_str(&runs.render(4));
+}
+
+fn queue_row(queue: &QueueStatus, note: String) -> Vec<String> {
+    let note = match queue.state {
+        QueueHealth::Ok => note,
+        QueueHealth::Missing => format!("{note}; missing (not declared yet)"),
+        QueueHealth::Unknown => format!("{note}; unknown (broker unreachable)"),
+    };
+    vec![
+        queue.name.clone(),
+        or_dash(queue.ready),
+        or_dash(queue.unacked),
+        or_dash(queue.consumers),
+        note,
+    ]
+}

@@ -1,0 +1,160 @@
+//! `ctl status` against a real run: the JSON counts are the broker's and the database's.
+
+use std::collections::BTreeMap;
+
+use k3sync_common::amqp::topology::EXCHANGE;
+use k3sync_common::settings::SyncMode;
+use k3sync_ctl::probe;
+use k3sync_ctl::status::{QueueHealth, StatusOptions, StatusSource};
+use k3sync_producer::Producer;
+use k3sync_tests::{matches_job_filter, wait_for};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_counts_match_the_broker_and_the_database_after_a_run_with_poison() {
+    let env = start(300).await;
+    let expected_rows = {
+        let rows = env.mock_rows().await;
+        let keys: std::collections::BTreeSet<i64> = rows
+            .iter()
+            .filter(|r| matches_job_filter(r))
+            .map(|r| r["FMasterId"].as_i64().unwrap())
+            .collect();
+        keys.len() as i64
+    };
+    let producer = Producer::connect(env.settings.clone()).await.unwrap();
+    let pass = producer
+        .run_pass(env.job(), SyncMode::Full, &CancellationToken::new())
+        .await
+        .unwrap();
+    let broker = Broker::declare(&env.settings, env.job()).await;
+    broker.inject(env.job(), &POISON).await;
+    let worker = start_worker(&env);
+    let topology = env.topology();
+    wait_for("the rows and the dead letters", WAIT, || async {
+        let rows = scalar(&env, "SELECT COUNT(*) FROM wk_wodtop_product").await;
+        let dead = broker.depth(&topology.dead_queue()).await;
+        (rows == expected_rows && dead == 7).then_some(())
+    })
+    .await;
+
+    let config = env.write_config();
+    let (code, stdout, stderr) = ctl(&config, &["status", "--json", "--job", env.job()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["broker_error"], Value::Null);
+    assert_eq!(doc["database_error"], Value::Null);
+    let job = &doc["jobs"][0];
+    assert_eq!(job["job"], env.job());
+
+    let work = topology.work_queue();
+    assert_eq!(job["work"]["name"], work);
+    assert_eq!(job["work"]["state"], "ok");
+    assert_eq!(job["work"]["ready"], broker.depth(&work).await);
+    assert_eq!(job["work"]["consumers"], broker.consumers(&work).await);
+    assert_eq!(job["work"]["consumers"], 1, "the worker consumes");
+    assert_eq!(job["work"]["unacked"], Value::Null);
+    assert_eq!(job["retry"].as_array().unwrap().len(), 3);
+    for (i, tier) in job["retry"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(tier["tier"], i + 1);
+        assert_eq!(tier["name"], topology.retry_queue(i + 1));
+        assert_eq!(
+            tier["ready"],
+            broker.depth(&topology.retry_queue(i + 1)).await
+        );
+    }
+    assert_eq!(job["retry"][0]["delay_secs"], 5);
+    assert_eq!(job["dead"]["ready"], 7);
+    assert_eq!(
+        job["dead"]["ready"],
+        broker.depth(&topology.dead_queue()).await
+    );
+
+    assert_eq!(job["target"]["table"], "wk_wodtop_product");
+    assert_eq!(job["target"]["rows"], expected_rows);
+    let newest: String = sqlx::query_scalar(
+        "SELECT DATE_FORMAT(MAX(modify_date), '%Y-%m-%dT%H:%i:%s.%f') FROM wk_wodtop_product",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        job["target"]["newest_version"].as_str().unwrap()[..23],
+        newest[..23]
+    );
+    assert!(job["target"]["newest_age_secs"].is_number());
+
+    let by_class: BTreeMap<String, i64> = sqlx::query_as(
+        "SELECT class, COUNT(*) FROM error_log WHERE replayed_at IS NULL GROUP BY class",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(
+        by_class,
+        BTreeMap::from([
+            ("data".into(), 3),
+            ("decode".into(), 2),
+            ("mapping".into(), 2)
+        ])
+    );
+    assert_eq!(job["unresolved_dead_letters"], json!(by_class));
+
+    let run = &job["runs"][0];
+    assert_eq!(run["run_id"], pass.run_id.to_string());
+    assert_eq!(run["mode"], "full");
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["records"], pass.records);
+    assert_eq!(run["pages"], pass.pages);
+    assert!(run["duration_secs"].as_f64().unwrap() >= 0.0);
+    assert!(run["started_at"].is_string() && run["finished_at"].is_string());
+
+    stop_worker(worker).await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_queues_that_were_never_declared_as_missing() {
+    let env = start(50).await;
+    let report = StatusSource::new(&env.settings)
+        .unwrap()
+        .snapshot(&StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.broker_error, None);
+    let job = &report.jobs[0];
+    assert_eq!(job.work.state, QueueHealth::Missing);
+    assert!(
+        job.retry
+            .iter()
+            .all(|t| t.queue.state == QueueHealth::Missing)
+    );
+    assert_eq!(job.dead.state, QueueHealth::Missing);
+    assert_eq!(job.target.rows, Some(0));
+    assert!(job.runs.is_empty());
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passive_look_at_a_missing_queue_does_not_break_the_next_one() {
+    let env = start(50).await;
+    let broker = Broker::declare(&env.settings, env.job()).await;
+    let mut look = probe::Probe::new(&broker.connection);
+    assert_eq!(
+        look.queue("k3sync.no-such-queue").await.unwrap(),
+        probe::QueueState::Missing
+    );
+    assert!(matches!(
+        look.queue(&env.topology().dead_queue()).await.unwrap(),
+        probe::QueueState::Present { ready: 0, .. }
+    ));
+    assert!(!look.exchange("k3sync.no-such-exchange").await.unwrap());
+    assert!(look.exchange(EXCHANGE).await.unwrap());
+    env.cleanup().await;
+}
