@@ -5,5 +5,6 @@
 mod ctl;
 mod mock_ops;
 mod mock_sdk;
+mod ops;
 mod producer;
 mod worker;

@@ -2,6 +2,8 @@
 //! name (so its own queues) and its own in-process Kingdee mock on a random port, built from the
 //! demo settings in `config/k3sync.toml` so the tests exercise the configuration users start from.
 
+pub mod proxy;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
