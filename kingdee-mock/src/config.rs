@@ -110,6 +110,8 @@ impl Faults {
     }
 
     pub fn applies_to(&self, service: &str) -> bool {
-        self.apply_to.iter().any(|s| s.eq_ignore_ascii_case(service))
+        self.apply_to
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(service))
     }
 }

@@ -157,7 +157,10 @@ mod tests {
     fn formats_with_milliseconds() {
         let t = ms_of(2024, 3, 12, 9, 32, 21, 125);
         assert_eq!(format_ms(t), "2024-03-12T09:32:21.125");
-        assert_eq!(format_ms(ms_of(2019, 1, 1, 0, 0, 0, 0)), "2019-01-01T00:00:00.000");
+        assert_eq!(
+            format_ms(ms_of(2019, 1, 1, 0, 0, 0, 0)),
+            "2019-01-01T00:00:00.000"
+        );
     }
 
     #[test]

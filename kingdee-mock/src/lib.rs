@@ -1,1 +1,40 @@
-//! Kingdee mock.
+//! kingdee-mock: a Kingdee K3Cloud WebAPI server that Kingdee's official Python SDK
+//! (`kingdee-cdp-webapi-sdk` 8.2.0) cannot tell from the real one, serving a deterministic,
+//! generated BD_MATERIAL data set. It shares no code with k3sync's client, so a mistake in one
+//! cannot hide in the other. The wire protocol is `kingdee-webapi.md`.
+//!
+//! Served: `POST <any prefix>/<Service>.common.kdsvc` for DynamicFormService
+//! `ExecuteBillQuery`, `BillQuery`, `QueryBusinessInfo`, AuthService `ValidateUser`,
+//! `LoginByAppSecret`, and AccountService `GetDataCenterList`; operator endpoints under
+//! `/_mock/` (see [`ops`]).
+//!
+//! Decisions where the real server is unknown or was not copied:
+//! - `Limit` above [`MockConfig::max_limit`] (10000) is refused with MsgCode 4
+//!   `Limit不能超过10000`; it is not clamped. `Limit` 0 means all rows.
+//! - An empty base-data reference (no material group, no approver yet, …) reads as id `0` and
+//!   `""` for `.FNumber` and `.FName`, never NULL. FApproveDate is NULL until approved,
+//!   FForbidDate until forbidden; F_ProductLine is sometimes NULL, sometimes `""`.
+//! - Without an OrderString rows come in FMaterialId order, and every order ends with an
+//!   implicit FMaterialId ASC; the real server promises neither.
+//! - String comparison is exact and case-sensitive; dates are exact to the millisecond and
+//!   answered as `yyyy-MM-ddTHH:mm:ss.fff`.
+//! - Sessions never expire; unknown services answer MsgCode 4 with HTTP 200.
+
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod data;
+pub mod dates;
+pub mod faults;
+pub mod filter;
+pub mod ops;
+pub mod query;
+pub mod reply;
+pub mod rng;
+pub mod server;
+pub mod services;
+pub mod stats;
+
+pub use auth::sign;
+pub use config::{Faults, MockConfig};
+pub use server::{MockServer, serve};

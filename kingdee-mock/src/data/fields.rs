@@ -107,14 +107,6 @@ pub fn catalogue() -> &'static [(String, Col)] {
     &CATALOGUE
 }
 
-/// The canonical key of a column.
-pub fn key_of(col: Col) -> &'static str {
-    catalogue()
-        .iter()
-        .find(|(_, c)| *c == col)
-        .map_or("", |(k, _)| k.as_str())
-}
-
 /// Resolves a field key (`FNUMBER`, `FUseOrgId.FNumber`, …) case-insensitively.
 pub fn resolve(key: &str) -> Option<Col> {
     let key = key.trim();
@@ -230,7 +222,6 @@ mod tests {
         assert_eq!(all.len(), 32 + 2 * 10);
         for (key, col) in all {
             assert_eq!(resolve(key), Some(*col), "{key}");
-            assert_eq!(key_of(*col), key);
         }
     }
 }

@@ -114,7 +114,10 @@ fn allocated_copy(
     row.create_date = created.max(master.create_date);
     row.modify_date = clock.modified(row.create_date, rng);
     row.set_reference(RefField::UseOrg, org);
-    row.set_reference(RefField::Creator, 1 + rng.below(USERS.len() as u64 - 1) as usize);
+    row.set_reference(
+        RefField::Creator,
+        1 + rng.below(USERS.len() as u64 - 1) as usize,
+    );
     row.set_reference(RefField::Modifier, row.reference(RefField::Creator));
     row.approve_date = master.approve_date.map(|_| row.modify_date);
     row
@@ -147,8 +150,12 @@ fn new_material(
     } else {
         arena.push("")
     };
-    text[TextField::Description as usize] =
-        arena.push(if rng.chance(0.1) { rng.pick(DESCRIPTIONS) } else { "" });
+    let description: &str = if rng.chance(0.1) {
+        rng.pick::<&str>(DESCRIPTIONS)
+    } else {
+        ""
+    };
+    text[TextField::Description as usize] = arena.push(description);
     text[TextField::DocumentStatus as usize] = arena.push(status);
     text[TextField::ForbidStatus as usize] = arena.push(if forbidden { "B" } else { "A" });
     text[TextField::ErpClsId as usize] = arena.push(erp);
@@ -213,7 +220,12 @@ fn number_of(out: &mut String, group: usize, index: usize) {
         GROUPS[group].number
     };
     let (top, sub) = code.split_once('.').unwrap_or((code, "00"));
-    let _ = write!(out, "{}.{sub}.{:06}", top.trim_start_matches('0'), index + 1);
+    let _ = write!(
+        out,
+        "{}.{sub}.{:06}",
+        top.trim_start_matches('0'),
+        index + 1
+    );
 }
 
 fn name_of(kind: &Kind, rng: &mut Rng) -> (String, String) {
@@ -223,7 +235,7 @@ fn name_of(kind: &Kind, rng: &mut Rng) -> (String, String) {
     let (prefix, initials) = *rng.pick(PREFIXES);
     let mut name = format!("{prefix}{}", kind.word);
     if rng.chance(0.2) {
-        name.push_str(rng.pick(SUFFIXES));
+        name.push_str(rng.pick::<&str>(SUFFIXES));
     }
     (name, format!("{initials}{}", kind.initials))
 }

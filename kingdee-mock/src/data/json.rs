@@ -3,12 +3,15 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::{Col, Value, catalogue, resolve};
+use super::fields::{Col, resolve};
+#[cfg(test)]
+use super::fields::{Value, catalogue};
 use super::row::{Arena, REF_COUNT, RefField, Row, Str, TEXT_COUNT, TextField};
 use super::tables::{BaseData, ORG_T00};
 use crate::dates;
 
 /// Every field of `row`, keyed by canonical names in catalogue order.
+#[cfg(test)]
 pub fn row_object(row: &Row, arena: &Arena) -> Json {
     let map: Map<String, Json> = catalogue()
         .iter()
@@ -17,6 +20,7 @@ pub fn row_object(row: &Row, arena: &Arena) -> Json {
     Json::Object(map)
 }
 
+#[cfg(test)]
 fn to_json(v: Value<'_>) -> Json {
     match v {
         Value::Null => Json::Null,

@@ -33,8 +33,14 @@ impl Store {
 
     pub fn from_rows(mut rows: Vec<Row>, arena: Arena) -> Self {
         rows.sort_by_key(|r| r.material_id);
-        let by_modify = rows.iter().map(|r| (r.modify_date, r.material_id)).collect();
-        let by_create = rows.iter().map(|r| (r.create_date, r.material_id)).collect();
+        let by_modify = rows
+            .iter()
+            .map(|r| (r.modify_date, r.material_id))
+            .collect();
+        let by_create = rows
+            .iter()
+            .map(|r| (r.create_date, r.material_id))
+            .collect();
         Self {
             rows,
             arena,
@@ -59,8 +65,18 @@ impl Store {
         &self.by_create
     }
 
-    /// The position of a FMaterialId in [`Store::rows`].
+    /// The position of a FMaterialId in [`Store::rows`]. Ids are dense unless rows were
+    /// inserted with ids of their own, so the id's offset from the first is tried first.
     pub fn position(&self, material_id: i64) -> Option<usize> {
+        let first = self.rows.first()?.material_id;
+        let guess = usize::try_from(material_id - first).ok();
+        if let Some(i) = guess.filter(|&i| {
+            self.rows
+                .get(i)
+                .is_some_and(|r| r.material_id == material_id)
+        }) {
+            return Some(i);
+        }
         self.rows
             .binary_search_by_key(&material_id, |r| r.material_id)
             .ok()
@@ -100,7 +116,9 @@ impl Store {
 
     /// Adds a row whose FMaterialId is not held yet; returns its position.
     pub fn insert(&mut self, row: Row) -> usize {
-        let pos = self.rows.partition_point(|r| r.material_id < row.material_id);
+        let pos = self
+            .rows
+            .partition_point(|r| r.material_id < row.material_id);
         self.by_modify.insert((row.modify_date, row.material_id));
         self.by_create.insert((row.create_date, row.material_id));
         self.rows.insert(pos, row);
@@ -178,7 +196,9 @@ mod tests {
         assert!(inversions > 0);
         assert!(dates[dates.len() - 1] > dates[0]);
         let first = Col::CreateDate.get(&s.rows()[0], s.arena());
-        assert!(matches!(first, Value::Date(t) if t >= crate::dates::ms_of(2019, 1, 1, 0, 0, 0, 0)));
+        assert!(
+            matches!(first, Value::Date(t) if t >= crate::dates::ms_of(2019, 1, 1, 0, 0, 0, 0))
+        );
     }
 
     #[test]
@@ -186,10 +206,7 @@ mod tests {
         let mut s = Store::generate(100, 1);
         let t = s.fresh_timestamp();
         s.update(5, |r, _| r.modify_date = t);
-        assert_eq!(
-            s.by_modify().last(),
-            Some(&(t, s.rows()[5].material_id))
-        );
+        assert_eq!(s.by_modify().last(), Some(&(t, s.rows()[5].material_id)));
         assert_eq!(s.by_modify().len(), 100);
         assert!(s.fresh_timestamp() > t);
     }

@@ -46,10 +46,6 @@ impl Arena {
         let start = s.start as usize;
         self.buf.get(start..start + s.len as usize).unwrap_or("")
     }
-
-    pub fn bytes(&self) -> usize {
-        self.buf.capacity()
-    }
 }
 
 /// The text fields of a row, an index into [`Row::text`].

@@ -253,14 +253,7 @@ pub static DESCRIPTIONS: &[&str] = &[
     "需来料检验",
 ];
 
-pub static ERP_CLASSES: &[(&str, u32)] = &[
-    ("1", 70),
-    ("2", 15),
-    ("3", 5),
-    ("5", 3),
-    ("6", 4),
-    ("9", 3),
-];
+pub static ERP_CLASSES: &[(&str, u32)] =
+    &[("1", 70), ("2", 15), ("3", 5), ("5", 3), ("6", 4), ("9", 3)];
 
-pub static DOCUMENT_STATUSES: &[(&str, u32)] =
-    &[("C", 90), ("Z", 2), ("A", 3), ("B", 2), ("D", 3)];
+pub static DOCUMENT_STATUSES: &[(&str, u32)] = &[("C", 90), ("Z", 2), ("A", 3), ("B", 2), ("D", 3)];

@@ -162,7 +162,11 @@ mod tests {
     use super::*;
 
     fn toks(src: &str) -> Vec<Tok> {
-        lex(src).expect("lexes").into_iter().map(|(t, _)| t).collect()
+        lex(src)
+            .expect("lexes")
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect()
     }
 
     #[test]
@@ -179,7 +183,10 @@ mod tests {
                 Tok::Num("-1.5".into()),
             ]
         );
-        assert_eq!(toks("a!=N'中文'")[1..], [Tok::Op(CmpOp::Ne), Tok::Str("中文".into())]);
+        assert_eq!(
+            toks("a!=N'中文'")[1..],
+            [Tok::Op(CmpOp::Ne), Tok::Str("中文".into())]
+        );
         assert_eq!(toks("(a,b)").len(), 5);
     }
 

@@ -1,0 +1,84 @@
+//! Steering and observing the mock: fault settings and the one-shot fault queue, stats and the
+//! request log, a health probe, and `/_mock/reset` (fresh data, no faults, sessions or stats).
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{OpsResult, bad, parse};
+use crate::config::Faults;
+use crate::data::Store;
+use crate::faults::FaultKind;
+use crate::server::App;
+
+pub async fn get_faults(State(app): State<Arc<App>>) -> Json<Faults> {
+    Json(app.faults.config())
+}
+
+/// Replaces the fault settings; fields left out take their defaults.
+pub async fn put_faults(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
+    let faults: Faults = serde_json::from_slice(&body).map_err(bad)?;
+    faults.validate().map_err(bad)?;
+    app.faults.set(faults.clone());
+    Ok(Json(serde_json::to_value(faults).map_err(bad)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Next {
+    #[serde(default)]
+    after: usize,
+    kinds: Vec<FaultKind>,
+}
+
+/// `{"after":N,"kinds":[…]}`: the N+1th affected request from now gets the first kind, the
+/// next one the second, and so on. Replaces any queue still pending.
+pub async fn next_faults(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
+    let next: Next = serde_json::from_slice(&body).map_err(bad)?;
+    app.faults.schedule(next.after, &next.kinds);
+    Ok(Json(json!({"pending": app.faults.pending()})))
+}
+
+pub async fn stats(State(app): State<Arc<App>>) -> Json<Value> {
+    let mut s = app.stats.summary();
+    s["sessions_created"] = json!(app.sessions.created());
+    s["sessions_live"] = json!(app.sessions.live());
+    Json(s)
+}
+
+/// `?service=ExecuteBillQuery` keeps one service; `?last=N` the newest N.
+pub async fn requests(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Vec<crate::stats::RequestRecord>> {
+    let last = q.get("last").and_then(|v| v.parse().ok());
+    Json(
+        app.stats
+            .requests(q.get("service").map(String::as_str), last),
+    )
+}
+
+pub async fn health(State(app): State<Arc<App>>) -> Json<Value> {
+    let rows = app.read_store().rows().len();
+    Json(json!({"status": "ok", "rows": rows, "sessions": app.sessions.live()}))
+}
+
+/// Regenerates the initial data and clears faults, stats, the request log and sessions.
+pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
+    parse(&body)?;
+    let (rows, seed) = (app.config.rows, app.config.seed);
+    let fresh = tokio::task::spawn_blocking(move || Store::generate(rows, seed))
+        .await
+        .map_err(bad)?;
+    *app.write_store() = fresh;
+    *app.ops_rng.lock().unwrap_or_else(PoisonError::into_inner) = crate::server::ops_rng(seed);
+    app.faults.reset(app.config.faults.clone());
+    app.stats.reset();
+    app.sessions.reset();
+    Ok(Json(json!({"status": "reset", "rows": rows})))
+}

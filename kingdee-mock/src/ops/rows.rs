@@ -1,0 +1,93 @@
+//! `GET /_mock/rows` lists rows as objects keyed by canonical field names (so tests can work
+//! out expectations without the mock's own filter code); `POST /_mock/rows` inserts or edits.
+//! An edit that does not set FModifyDate itself stamps a fresh one, as an edit in K3Cloud does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{OpsError, OpsResult, bad, parse};
+use crate::data::fields::catalogue;
+use crate::data::json::{apply_patch, blank_row};
+use crate::query::{Shape, render::render};
+use crate::reply;
+use crate::server::App;
+
+/// `?ids=1,2` picks rows by FMaterialId; `?offset=&limit=` pages through all of them. The JSON
+/// is written straight from the rows (a million rows make about 1.3 GB of it: page large sets).
+pub async fn list(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, OpsError> {
+    let num = |k: &str| q.get(k).and_then(|v| v.trim().parse::<usize>().ok());
+    let ids: Option<Vec<i64>> = match q.get("ids") {
+        Some(s) => Some(
+            s.split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| p.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("ids must be integers separated by commas"))?,
+        ),
+        None => None,
+    };
+    let (offset, limit) = (
+        num("offset").unwrap_or(0),
+        num("limit").unwrap_or(usize::MAX),
+    );
+    let listed = tokio::task::spawn_blocking(move || {
+        let store = app.read_store();
+        let positions: Vec<usize> = match ids {
+            Some(ids) => ids.iter().filter_map(|id| store.position(*id)).collect(),
+            None => (offset..store.rows().len()).take(limit).collect(),
+        };
+        let (keys, cols): (Vec<String>, Vec<_>) = catalogue().iter().cloned().unzip();
+        render(&store, &positions, &keys, &cols, Shape::Objects)
+    })
+    .await
+    .map_err(bad)?;
+    Ok(reply::json(listed))
+}
+
+/// `[ {FMaterialId?, …fields} ]` (or one object): edits the rows that exist, inserts the rest
+/// (with the given FMaterialId, or the next free one). Answers `{"ids": […]}`.
+pub async fn upsert(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
+    let patches = match parse(&body)? {
+        Value::Array(a) => a,
+        obj @ Value::Object(_) => vec![obj],
+        _ => return Err(bad("expected a list of row objects")),
+    };
+    let mut store = app.write_store();
+    let mut ids = Vec::with_capacity(patches.len());
+    for patch in &patches {
+        let fields = patch
+            .as_object()
+            .ok_or_else(|| bad("each row must be an object"))?;
+        let id = match crate::body::get_ci(fields, "FMaterialId").map(Value::as_i64) {
+            Some(Some(id)) => id,
+            Some(None) => return Err(bad("FMaterialId must be an integer")),
+            None => store.next_id(),
+        };
+        let now = store.fresh_timestamp();
+        let (mut row, existing) = match store.position(id) {
+            Some(p) => (store.rows()[p].clone(), Some(p)),
+            None => (blank_row(id, now, store.arena_mut()), None),
+        };
+        let modify_set = apply_patch(&mut row, store.arena_mut(), fields).map_err(bad)?;
+        if existing.is_some() && !modify_set {
+            row.modify_date = now;
+        }
+        match existing {
+            Some(p) => store.update(p, |r, _| *r = row),
+            None => {
+                store.insert(row);
+            }
+        }
+        ids.push(id);
+    }
+    Ok(Json(json!({"ids": ids})))
+}

@@ -1,0 +1,206 @@
+//! The running mock: shared state, the router (WebAPI services plus `/_mock/` operator
+//! endpoints), [`serve`] for the binary, and [`MockServer`] for tests that want one on a
+//! random port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::auth::Sessions;
+use crate::config::MockConfig;
+use crate::data::Store;
+use crate::faults::Injector;
+use crate::rng::Rng;
+use crate::stats::Stats;
+use crate::{ops, services};
+
+/// Everything a request handler may touch.
+#[derive(Debug)]
+pub struct App {
+    pub config: MockConfig,
+    store: RwLock<Store>,
+    pub sessions: Sessions,
+    pub faults: Injector,
+    pub stats: Stats,
+    /// Picks the rows `/_mock/touch` and `/_mock/forbid` change.
+    pub ops_rng: Mutex<Rng>,
+    stop: watch::Sender<bool>,
+}
+
+impl App {
+    /// Generates the data set (on a blocking thread: a million rows take a moment).
+    pub async fn build(config: MockConfig) -> anyhow::Result<Arc<Self>> {
+        config.faults.validate().map_err(anyhow::Error::msg)?;
+        let (rows, seed) = (config.rows, config.seed);
+        let started = std::time::Instant::now();
+        let store = tokio::task::spawn_blocking(move || Store::generate(rows, seed))
+            .await
+            .context("data generation failed")?;
+        info!(
+            rows,
+            seed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Generated BD_MATERIAL rows"
+        );
+        Ok(Arc::new(Self {
+            faults: Injector::new(config.faults.clone()),
+            ops_rng: Mutex::new(ops_rng(seed)),
+            store: RwLock::new(store),
+            sessions: Sessions::default(),
+            stats: Stats::default(),
+            stop: watch::channel(false).0,
+            config,
+        }))
+    }
+
+    pub fn read_store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sleeps, but wakes when the server is stopping (a hanging request must not hold the
+    /// shutdown for two minutes).
+    pub async fn sleep(&self, d: Duration) {
+        let mut stop = self.stop.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+
+    fn signal_stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// The PRNG of the operator edits, derived from the data seed (so a reset repeats them).
+pub fn ops_rng(seed: u64) -> Rng {
+    Rng::new(seed ^ 0x6F70_7321)
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/_mock/rows", get(ops::rows::list).post(ops::rows::upsert))
+        .route("/_mock/touch", post(ops::mutate::touch))
+        .route("/_mock/forbid", post(ops::mutate::forbid))
+        .route(
+            "/_mock/faults",
+            get(ops::control::get_faults).put(ops::control::put_faults),
+        )
+        .route("/_mock/faults/next", post(ops::control::next_faults))
+        .route("/_mock/stats", get(ops::control::stats))
+        .route("/_mock/requests", get(ops::control::requests))
+        .route("/_mock/reset", post(ops::control::reset))
+        .route("/_mock/health", get(ops::control::health))
+        .fallback(services::handle)
+        .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
+        .with_state(app)
+}
+
+/// Serves an already built app until `shutdown` resolves.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let stopper = Arc::clone(&app);
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopper.signal_stop();
+        })
+        .await
+        .context("the mock's HTTP server failed")
+}
+
+/// Generates the data set and serves it on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: MockConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    serve_app(listener, app, shutdown).await
+}
+
+/// A mock on 127.0.0.1 with a random port, for tests. It stops when dropped.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    app: Arc<App>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl MockServer {
+    /// Binds 127.0.0.1:0, generates the data and starts serving; returns once it accepts.
+    pub async fn start(config: MockConfig) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("cannot bind 127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let app = App::build(config).await?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve_app(listener, Arc::clone(&app), async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            app,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`: where `/_mock/…` lives.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/k3cloud/`: the server URL a client is given.
+    pub fn url(&self) -> String {
+        format!("http://{}/k3cloud/", self.addr)
+    }
+
+    /// Stops accepting, ends hanging requests and waits (at most 10 s) for the server; a
+    /// server that fails to stop cleanly is logged, since there is nothing left to do about it.
+    pub async fn shutdown(mut self) {
+        self.app.signal_stop();
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let Some(task) = self.task.take() else { return };
+        match tokio::time::timeout(Duration::from_secs(10), task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => warn!(error = %e, "The mock stopped with an error"),
+            Ok(Err(e)) => warn!(error = %e, "The mock's task panicked"),
+            Err(_) => warn!("The mock did not stop within 10 s"),
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.app.signal_stop();
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
