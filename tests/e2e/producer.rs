@@ -442,3 +442,81 @@ async fn a_producer_killed_between_pages_resumes_from_its_checkpoint() {
     );
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_pauses_while_the_work_queue_is_over_its_depth_limit() {
+    let mut env = TestEnv::start(6_000).await;
+    env.settings.jobs[0].page_size = 200;
+    env.settings.amqp.records_per_message = 50;
+    env.settings.producer.max_queue_depth = 8;
+    let settings = env.settings.clone();
+    let job = env.job().to_owned();
+    let pass = tokio::spawn(async move {
+        let producer = Producer::connect(settings).await.expect("producer");
+        producer
+            .run_pass(&job, SyncMode::Full, &CancellationToken::new())
+            .await
+    });
+    // Without a consumer the queue fills to the limit plus at most one page (4 messages: the
+    // depth is checked before each page is published), then the producer waits: requests stop
+    // (the page fetched ahead waits in hand) while the pass is still running.
+    let queue = env.topology().work_queue();
+    let depth = || async {
+        let connection = k3sync_common::amqp::connect(&env.settings.amqp, "k3sync-test")
+            .await
+            .unwrap();
+        let channel = k3sync_common::amqp::open_channel(&connection, false)
+            .await
+            .unwrap();
+        let (ready, _) = k3sync_common::amqp::topology::queue_depth(&channel, &queue)
+            .await
+            .unwrap();
+        let _ = connection.close(200, "done".into()).await;
+        ready
+    };
+    wait_for(
+        "the queue to reach its limit",
+        Duration::from_secs(30),
+        || async { (depth().await > 8).then_some(()) },
+    )
+    .await;
+    let requests = || async {
+        env.mock_get("/_mock/stats").await["services"]["ExecuteBillQuery"]["ok"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = requests().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        requests().await,
+        before,
+        "no page fetched while the queue is full"
+    );
+    assert!(
+        depth().await <= 8 + 4 + 4,
+        "one page in flight and one fetched ahead at most"
+    );
+    assert!(!pass.is_finished());
+
+    // Draining the queue lets the pass finish with every row published once.
+    let mut keys = Vec::new();
+    while !pass.is_finished() {
+        keys.extend(
+            published(&env.drain_work_queue().await)
+                .into_iter()
+                .map(|(k, _)| k),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let report = pass.await.unwrap().expect("pass");
+    keys.extend(
+        published(&env.drain_work_queue().await)
+            .into_iter()
+            .map(|(k, _)| k),
+    );
+    let unique: BTreeSet<i64> = keys.iter().copied().collect();
+    assert_eq!(keys.len(), unique.len());
+    assert_eq!(unique, expected_keys(&env.mock_rows().await));
+    assert_eq!(report.records as usize, keys.len());
+    env.cleanup().await;
+}
