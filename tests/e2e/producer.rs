@@ -468,9 +468,10 @@ async fn paging_pauses_while_the_work_queue_is_over_its_depth_limit() {
         let channel = k3sync_common::amqp::open_channel(&connection, false)
             .await
             .unwrap();
-        let (ready, _) = k3sync_common::amqp::topology::queue_depth(&channel, &queue)
+        // Not declared yet (the producer is still connecting) counts as empty.
+        let ready = k3sync_common::amqp::topology::queue_depth(&channel, &queue)
             .await
-            .unwrap();
+            .map_or(0, |(ready, _)| ready);
         let _ = connection.close(200, "done".into()).await;
         ready
     };
