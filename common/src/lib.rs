@@ -4,6 +4,8 @@
 
 pub mod amqp;
 pub mod db;
+mod error;
+pub use error::error_chain;
 pub mod health;
 pub mod kingdee;
 pub mod mapping;

@@ -16,3 +16,20 @@ pub fn init_logging() {
         builder.json().init();
     }
 }
+
+/// How a long-running binary ends: success, or the error with its causes logged and printed
+/// (the printed line is what an operator sees when the process stops at start).
+pub fn exit_code(binary: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                binary,
+                error = format!("{error:#}"),
+                "Stopped with an error"
+            );
+            eprintln!("{binary}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

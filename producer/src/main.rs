@@ -60,14 +60,7 @@ impl From<Mode> for SyncMode {
 async fn main() -> ExitCode {
     k3sync_common::telemetry::init_logging();
     let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "Producer stopped");
-            eprintln!("producer: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    k3sync_common::telemetry::exit_code("producer", run(cli).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -153,7 +153,7 @@ impl Producer {
         let outcome = self.page_and_publish(job, mode, &mut report, cancel).await;
         let (status, error) = match &outcome {
             Ok(status) => (*status, None),
-            Err(e) => (RunStatus::Failed, Some(error_chain(e))),
+            Err(e) => (RunStatus::Failed, Some(k3sync_common::error_chain(e))),
         };
         report.status = status;
         state::update_run(
@@ -284,18 +284,6 @@ fn keyset(job: &JobSettings, mode: SyncMode) -> Keyset {
         SyncMode::Incremental => Keyset::by_time(&job.modified_field, &job.key_field),
         SyncMode::New => Keyset::by_time(&job.created_field, &job.key_field),
     }
-}
-
-/// The error and its causes on one line, as `sync_runs.error` keeps it.
-fn error_chain(e: &PassError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -28,14 +28,7 @@ struct Cli {
 async fn main() -> ExitCode {
     k3sync_common::telemetry::init_logging();
     let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "Worker stopped");
-            eprintln!("worker: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    k3sync_common::telemetry::exit_code("worker", run(cli).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -151,7 +151,7 @@ impl KingdeeClient {
                     form_id = %query.form_id,
                     start_row = query.start_row,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    error = %report(e),
+                    error = %crate::error_chain(e),
                     "Retrying a Kingdee request after a transient error"
                 );
             })
@@ -394,16 +394,4 @@ pub fn install_crypto_provider() {
 fn count_outcome<T>(result: &Result<T, KingdeeError>) {
     let outcome = result.as_ref().err().map_or("ok", KingdeeError::outcome);
     metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome).increment(1);
-}
-
-/// An error and its sources on one line, for logs.
-fn report(error: &KingdeeError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

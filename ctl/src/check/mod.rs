@@ -137,13 +137,4 @@ fn compile(settings: &Settings, job: &JobSettings, report: &mut Report) -> Optio
     }
 }
 
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use k3sync_common::error_chain;
