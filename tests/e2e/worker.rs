@@ -532,3 +532,73 @@ async fn sigterm_commits_and_acks_the_batch_in_hand_and_exits_zero() {
     assert_eq!(written + queued, total);
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_mysql_is_unreachable_the_worker_holds_its_batch_and_writes_it_when_mysql_is_back() {
+    let mut env = TestEnv::start(100).await;
+    let metrics = k3sync_common::health::install_metrics();
+    let proxy = k3sync_tests::proxy::TcpProxy::start("127.0.0.1:3306").await;
+    let direct = k3sync_tests::mysql_server_url();
+    let through_proxy = direct.replace("127.0.0.1:3306", &proxy.addr().to_string());
+    env.settings.mysql.url =
+        secrecy::SecretString::from(format!("{through_proxy}/{}", env.database));
+    let pool = env.settings.mysql.pool().unwrap();
+    let worker = {
+        let cancel = CancellationToken::new();
+        let settings = env.settings.clone();
+        let job = env.job().to_owned();
+        let token = cancel.clone();
+        let handle = tokio::spawn(async move {
+            let ctx = k3sync_worker::prepare(&settings, &job, pool).await?;
+            k3sync_worker::run_job(ctx, token).await
+        });
+        (handle, cancel)
+    };
+    publish_raw(
+        &env,
+        vec![envelope(
+            &env,
+            vec![material(
+                600_001,
+                "U-1",
+                json!("可用"),
+                "2024-08-01T00:00:00.0",
+            )],
+        )],
+    )
+    .await;
+    wait_for_count(&env, 1, Duration::from_secs(30)).await;
+
+    proxy.set_up(false);
+    publish_raw(
+        &env,
+        vec![envelope(
+            &env,
+            vec![material(
+                600_002,
+                "U-2",
+                json!("等待"),
+                "2024-08-01T00:00:01.0",
+            )],
+        )],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        row_count(&env).await,
+        1,
+        "nothing written while MySQL is away"
+    );
+    proxy.set_up(true);
+    wait_for_count(&env, 2, Duration::from_secs(60)).await;
+    stop_worker(worker).await;
+    let text = metrics.render();
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("k3sync_retries_total") && l.contains(env.job())),
+        "an outage is waited out, not sent through the retry tiers"
+    );
+    assert!(drain_dead(&env).await.is_empty());
+    env.cleanup().await;
+}

@@ -68,7 +68,7 @@ async fn session(ctx: &JobContext, cancel: &CancellationToken) -> anyhow::Result
             biased;
             () = cancel.cancelled() => break,
             () = tokio::time::sleep_until(deadline), if !batch.is_empty() => {
-                process_batch(ctx, &publisher, std::mem::take(&mut batch)).await?;
+                process_batch(ctx, &publisher, std::mem::take(&mut batch), cancel).await?;
                 records = 0;
             }
             next = consumer.next() => {
@@ -83,7 +83,7 @@ async fn session(ctx: &JobContext, cancel: &CancellationToken) -> anyhow::Result
                 records += held.records();
                 batch.push(held);
                 if records >= ctx.worker.batch_size {
-                    process_batch(ctx, &publisher, std::mem::take(&mut batch)).await?;
+                    process_batch(ctx, &publisher, std::mem::take(&mut batch), cancel).await?;
                     records = 0;
                 }
             }
@@ -96,7 +96,7 @@ async fn session(ctx: &JobContext, cancel: &CancellationToken) -> anyhow::Result
         .await;
     if !batch.is_empty() {
         let grace = Duration::from_secs(ctx.worker.shutdown_grace_secs);
-        tokio::time::timeout(grace, process_batch(ctx, &publisher, batch)).await??;
+        tokio::time::timeout(grace, process_batch(ctx, &publisher, batch, cancel)).await??;
     }
     let _ = connection.close(200, "worker shutting down".into()).await;
     Ok(())

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use k3sync_common::amqp::{Envelope, Outgoing, Publisher, headers};
-use k3sync_common::sink::{MappedRow, WriteError};
+use k3sync_common::sink::{MappedRow, RowFailure, WriteError, is_unavailable};
 use lapin::options::BasicAckOptions;
 use lapin::types::{AMQPValue, FieldTable};
+use tokio_util::sync::CancellationToken;
 
 use crate::dead_letter::{self, DeadClass, DeadLetter};
 use crate::held::Held;
@@ -29,6 +30,7 @@ pub async fn process_batch(
     ctx: &JobContext,
     publisher: &Publisher,
     batch: Vec<Held>,
+    cancel: &CancellationToken,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
     let mut letters = Vec::new();
@@ -70,7 +72,12 @@ pub async fn process_batch(
     let mut retries = Vec::new();
     if !rows.is_empty() {
         let started = Instant::now();
-        match write_with_retries(ctx, &rows).await {
+        let Some(written) = write_when_available(ctx, &rows, cancel).await else {
+            anyhow::bail!(
+                "stopped while the database was unavailable; the batch stays unacked and comes back"
+            );
+        };
+        match written {
             Ok(failures) => {
                 outcome.written = rows.len() - failures.len();
                 for failure in failures {
@@ -107,10 +114,34 @@ pub async fn process_batch(
     Ok(outcome)
 }
 
+/// Writes with in-process retries; while the database is unreachable, holds the batch and waits
+/// for it (with backoff) instead of spending retry tiers. `None` when cancelled while waiting.
+async fn write_when_available(
+    ctx: &JobContext,
+    rows: &[MappedRow],
+    cancel: &CancellationToken,
+) -> Option<Result<Vec<RowFailure>, WriteError>> {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match write_with_retries(ctx, rows).await {
+            Err(WriteError(error)) if is_unavailable(&error) => {
+                tracing::warn!(job = %ctx.job.name, error = %error, delay_ms = delay.as_millis() as u64,
+                    "Database unavailable, holding the batch until it is back");
+                tokio::select! {
+                    () = cancel.cancelled() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            other => return Some(other),
+        }
+    }
+}
+
 async fn write_with_retries(
     ctx: &JobContext,
     rows: &[MappedRow],
-) -> Result<Vec<k3sync_common::sink::RowFailure>, WriteError> {
+) -> Result<Vec<RowFailure>, WriteError> {
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(5))

@@ -42,6 +42,27 @@ const PERMANENT_NUMBERS: &[u16] = &[
     4025, // MariaDB: CHECK constraint failed
 ];
 
+/// Errors that mean the database cannot be reached or cannot take writes right now (as opposed
+/// to contention on some rows). Retry tiers make no sense for those: the worker holds its batch
+/// and waits for the database to come back.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(|e| UNAVAILABLE_NUMBERS.contains(&e.number())),
+        _ => false,
+    }
+}
+
+/// Server gone, shutting down, or read-only (a failover in progress).
+const UNAVAILABLE_NUMBERS: &[u16] = &[1040, 1053, 1290, 1792, 1836, 1927, 2006, 2013];
+
 pub fn classify(error: &sqlx::Error) -> WriteErrorClass {
     match error {
         sqlx::Error::Database(db) => {

@@ -6,6 +6,6 @@ mod classify;
 mod upsert;
 mod writer;
 
-pub use classify::{WriteErrorClass, classify};
+pub use classify::{WriteErrorClass, classify, is_unavailable};
 pub use upsert::UpsertSql;
 pub use writer::{MappedRow, MySqlSink, RowFailure, WriteError};
