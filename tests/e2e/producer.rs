@@ -521,3 +521,47 @@ async fn paging_pauses_while_the_work_queue_is_over_its_depth_limit() {
     assert_eq!(report.records as usize, keys.len());
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mode_publishes_only_rows_created_after_its_watermark() {
+    let env = TestEnv::start(3_000).await;
+    let first = pass(&env, SyncMode::New).await;
+    assert_eq!(
+        first.records as usize,
+        expected_keys(&env.mock_rows().await).len()
+    );
+    env.drain_work_queue().await;
+
+    // Two new materials and an edit of an old one: "new" mode takes only the new ones.
+    let new_rows: Vec<Value> = (0..2)
+        .map(|i| {
+            json!({
+                "FMasterId": 990_000 + i, "FNumber": format!("9.99.{i:04}"), "FName": format!("新物料{i}"),
+                "FDocumentStatus": "C", "FForbidStatus": "A", "FUseOrgId.FNumber": "T00",
+                "FCreateDate": format!("2030-01-0{}T08:00:00.123", i + 1),
+                "FModifyDate": format!("2030-01-0{}T08:00:00.123", i + 1),
+            })
+        })
+        .collect();
+    let inserted = env
+        .mock_send(Method::POST, "/_mock/rows", Value::Array(new_rows))
+        .await;
+    let inserted = touched_ids(&inserted);
+    assert_eq!(inserted.len(), 2);
+    let filter = env.settings.jobs[0].filter.clone();
+    env.mock_send(
+        Method::POST,
+        "/_mock/touch",
+        json!({"count": 5, "filter": filter}),
+    )
+    .await;
+
+    let second = pass(&env, SyncMode::New).await;
+    let keys: BTreeSet<i64> = published(&env.drain_work_queue().await)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, inserted);
+    assert_eq!(second.records, 2);
+    env.cleanup().await;
+}
