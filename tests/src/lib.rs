@@ -2,6 +2,7 @@
 //! name (so its own queues) and its own in-process Kingdee mock on a random port, built from the
 //! demo settings in `config/k3sync.toml` so the tests exercise the configuration users start from.
 
+pub mod chaos;
 pub mod proxy;
 
 use std::future::Future;
@@ -33,9 +34,31 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A built binary of the workspace (`producer`, `worker`, `ctl`, `kingdee-mock`), next to the
-/// test executable's `deps/` folder.
+/// A binary of the workspace (`producer`, `worker`, `ctl`, `kingdee-mock`), next to the test
+/// executable's `deps/` folder. The test runner builds only test targets, so the first call in a
+/// test process runs `cargo build` for the binaries: they are never missing and never stale.
 pub fn binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "--bins"])
+            .args([
+                "-p",
+                "producer",
+                "-p",
+                "worker",
+                "-p",
+                "ctl",
+                "-p",
+                "kingdee-mock",
+            ])
+            .arg("--manifest-path")
+            .arg(workspace_root().join("Cargo.toml"))
+            .status()
+            .expect("run cargo build for the binaries");
+        assert!(status.success(), "cargo build of the binaries failed");
+    });
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
