@@ -19,6 +19,7 @@ COPY worker/Cargo.toml worker/
 COPY ctl/Cargo.toml ctl/
 COPY kingdee-mock/Cargo.toml kingdee-mock/
 COPY tests/Cargo.toml tests/
+COPY bench/Cargo.toml bench/
 # A stub for the conventional targets and for every target path a manifest names; the stubs are
 # deleted again, so the real sources below never see them.
 RUN set -eux; \

@@ -1,0 +1,142 @@
+//! `k3sync-bench`: measures k3sync on this machine against baselines taken in the same run and
+//! records the figures under `bench/results/` (see `bench/README.md`). Not a test: it asserts
+//! only that each run did what it claims (every record arrived), and reports goals as met or not.
+
+mod broker;
+mod chart;
+mod cpu;
+mod k3sync;
+mod machine;
+mod metrics;
+mod mock;
+mod naive;
+mod process;
+mod raw;
+mod report;
+mod rows;
+mod sampler;
+mod suite;
+mod world;
+
+use clap::{Parser, Subcommand};
+
+use crate::world::Rows;
+
+#[derive(Parser)]
+#[command(
+    about = "k3sync benchmarks (release binaries, real RabbitMQ and MariaDB, the mock as Kingdee)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Producer alone: one full pass per mock size, records confirmed/s and peak RSS.
+    Producer {
+        /// Mock sizes, one pass each (a fresh mock, database and queue per size).
+        #[arg(long, value_delimiter = ',', default_value = "250000,500000,1000000")]
+        sizes: Vec<usize>,
+        /// Rows the job reads: `all` (empty filter: every mock row) or `job` (the demo filter).
+        #[arg(long, value_enum, default_value = "all")]
+        rows: Rows,
+        /// producer.max_queue_depth (messages) for the run.
+        #[arg(long, default_value_t = 100_000)]
+        max_queue_depth: u32,
+    },
+    /// One worker draining a full queue vs the raw upsert of the same rows.
+    Worker {
+        #[arg(long, value_delimiter = ',', default_value = "250000,500000,1000000")]
+        sizes: Vec<usize>,
+        #[arg(long, value_enum, default_value = "all")]
+        rows: Rows,
+        #[arg(long, default_value_t = 100_000)]
+        max_queue_depth: u32,
+        /// Connections of the raw reference (the worker writes one batch at a time: 1).
+        #[arg(long, default_value_t = 1)]
+        raw_connections: usize,
+    },
+    /// End to end with the chart, the incremental figure and both references.
+    E2e {
+        /// Mock size.
+        #[arg(long, default_value_t = 1_000_000)]
+        size: usize,
+        #[arg(long, value_enum, default_value = "job")]
+        rows: Rows,
+        /// Worker processes (also the raw reference's connections).
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Rows the naive script copies.
+        #[arg(long, default_value_t = 20_000)]
+        naive_sample: usize,
+        /// Incremental rounds after the full load.
+        #[arg(long, default_value_t = 3)]
+        touches: usize,
+        /// Rows touched per round.
+        #[arg(long, default_value_t = 1000)]
+        touch_count: usize,
+        /// The producer's schedule_secs.
+        #[arg(long, default_value_t = 5)]
+        schedule_secs: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    k3sync_common::kingdee::install_crypto_provider();
+    match Cli::parse().command {
+        Command::Producer {
+            sizes,
+            rows,
+            max_queue_depth,
+        } => {
+            suite::producer::run(suite::producer::Args {
+                sizes,
+                rows,
+                max_queue_depth,
+            })
+            .await
+        }
+        Command::Worker {
+            sizes,
+            rows,
+            max_queue_depth,
+            raw_connections,
+        } => {
+            let args = suite::producer::Args {
+                sizes,
+                rows,
+                max_queue_depth,
+            };
+            suite::worker::run(args, raw_connections).await
+        }
+        Command::E2e {
+            size,
+            rows,
+            workers,
+            naive_sample,
+            touches,
+            touch_count,
+            schedule_secs,
+        } => {
+            suite::e2e::run(suite::e2e::Args {
+                size,
+                rows,
+                workers,
+                naive_sample,
+                touches,
+                touch_count,
+                schedule_secs,
+            })
+            .await
+        }
+    }
+}
