@@ -108,8 +108,13 @@ pub async fn process_batch(
     publisher.publish_confirmed(&retries).await?;
     outcome.dead_lettered = letters.len();
     dead_letter::send(ctx, publisher, &letters).await?;
-    for held in &batch {
-        held.delivery.acker.ack(BasicAckOptions::default()).await?;
+    // One ack for the whole batch: every delivery of this channel up to the highest tag is in
+    // this batch (earlier batches are acked already, later deliveries are not in hand yet).
+    if let Some(last) = batch.iter().max_by_key(|h| h.delivery.delivery_tag) {
+        last.delivery
+            .acker
+            .ack(BasicAckOptions { multiple: true })
+            .await?;
     }
     Ok(outcome)
 }

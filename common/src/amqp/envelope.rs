@@ -2,7 +2,6 @@
 //! message id. The raw record travels; the worker maps it, so a mapping fix also fixes replays.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::kingdee::Record;
@@ -80,14 +79,24 @@ impl Envelope {
     }
 
     /// Decodes a body, checking the version before the shape so the error says which it is.
+    /// The body is parsed once on the hot path; only a body that fails is looked at again.
     pub fn from_json(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let value: Value = serde_json::from_slice(body).map_err(EnvelopeError::Undecodable)?;
-        match value.get("v").and_then(Value::as_u64) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => return Err(EnvelopeError::UnknownVersion(v)),
-            None => {}
+        match serde_json::from_slice::<Envelope>(body) {
+            Ok(envelope) if envelope.v == VERSION => Ok(envelope),
+            Ok(envelope) => Err(EnvelopeError::UnknownVersion(u64::from(envelope.v))),
+            Err(error) => {
+                #[derive(Deserialize)]
+                struct Probe {
+                    v: Option<u64>,
+                }
+                match serde_json::from_slice::<Probe>(body) {
+                    Ok(Probe { v: Some(v) }) if v != u64::from(VERSION) => {
+                        Err(EnvelopeError::UnknownVersion(v))
+                    }
+                    _ => Err(EnvelopeError::Undecodable(error)),
+                }
+            }
         }
-        serde_json::from_value(value).map_err(EnvelopeError::Undecodable)
     }
 }
 

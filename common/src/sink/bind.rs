@@ -7,12 +7,12 @@ use crate::mapping::SqlValue;
 
 pub fn bind_value<'q>(
     query: Query<'q, MySql, MySqlArguments>,
-    value: &SqlValue,
+    value: &'q SqlValue,
 ) -> Query<'q, MySql, MySqlArguments> {
     match value {
         SqlValue::Null => query.bind(None::<String>),
         SqlValue::Int(i) => query.bind(*i),
-        SqlValue::Decimal(s) | SqlValue::Text(s) => query.bind(s.clone()),
+        SqlValue::Decimal(s) | SqlValue::Text(s) => query.bind(s.as_str()),
         SqlValue::Bool(b) => query.bind(*b),
         SqlValue::DateTime(d) => query.bind(*d),
     }
