@@ -18,9 +18,16 @@ use crate::setup::JobContext;
 
 /// Runs until `cancel`: consumes, reconnecting as often as needed.
 pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Result<()> {
-    let mut delay = Duration::from_millis(500);
+    const FIRST_DELAY: Duration = Duration::from_millis(500);
+    let mut delay = FIRST_DELAY;
     loop {
-        let result = session(&ctx, &cancel).await;
+        let mut consumed = false;
+        let result = session(&ctx, &cancel, &mut consumed).await;
+        // A session that got as far as consuming was a success: the next outage starts the
+        // backoff afresh instead of inheriting the last one's long delay.
+        if consumed {
+            delay = FIRST_DELAY;
+        }
         ctx.readiness.set_broker_up(false);
         match result {
             Ok(()) => return Ok(()),
@@ -40,7 +47,11 @@ pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Resu
 }
 
 /// One connection's life. `Ok` only after a clean shutdown.
-async fn session(ctx: &JobContext, cancel: &CancellationToken) -> anyhow::Result<()> {
+async fn session(
+    ctx: &JobContext,
+    cancel: &CancellationToken,
+    consumed: &mut bool,
+) -> anyhow::Result<()> {
     let connection = amqp::connect(&ctx.amqp, &format!("k3sync-worker {}", ctx.worker_id)).await?;
     let channel = amqp::open_channel(&connection, false).await?;
     let publisher = Publisher::new(amqp::open_channel(&connection, true).await?);
@@ -58,6 +69,7 @@ async fn session(ctx: &JobContext, cancel: &CancellationToken) -> anyhow::Result
         .await?;
     tracing::info!(job = %ctx.job.name, queue = %ctx.topology.work_queue(), "Consuming");
     ctx.readiness.set_broker_up(true);
+    *consumed = true;
 
     let flush_every = Duration::from_millis(ctx.worker.flush_interval_ms);
     let mut batch: Vec<Held> = Vec::new();

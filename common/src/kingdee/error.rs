@@ -145,7 +145,9 @@ pub(crate) fn classify(
             body: quote(exchange, &text),
         });
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| KingdeeError::Malformed {
+    // .NET writers may put a UTF-8 byte order mark before the JSON; it is not part of it.
+    let json = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let value: Value = serde_json::from_slice(json).map_err(|e| KingdeeError::Malformed {
         request: exchange.request.to_owned(),
         detail: format!(
             "not JSON: `{}`",
