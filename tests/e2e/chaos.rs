@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use k3sync_tests::TestEnv;
 use k3sync_tests::chaos::{
-    Poison, QueueWatch, Row, assert_same_table, drain_dead, expected, poll, publish_raw, row_count,
-    table,
+    Poison, QueueWatch, Row, assert_same_table, drain_dead, expected, poll, publish_raw,
+    remove_logs, row_count, table,
 };
 
 /// Mock rows of every scenario: 230,000 give about 100,000 that match the job's filter (the issue
@@ -191,6 +191,7 @@ impl ChaosRun {
 
     async fn finish(self) {
         eprintln!("scenario took {:?} after the start", self.started.elapsed());
+        remove_logs(&self.env);
         self.watch.close().await;
         self.env.cleanup().await;
     }

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 pub use expect::{COLUMNS, Row, assert_same_table, expected, expected_row, row_count, table};
 pub use poison::{Poison, PoisonCase, material};
-pub use process::{Proc, ProducerRuns, Workers, log_dir, producer_args, run_producer_until_done};
+pub use process::{
+    Proc, ProducerRuns, Workers, log_dir, producer_args, remove_logs, run_producer_until_done,
+};
 pub use queues::{DeadLetter, QueueWatch, drain_dead, envelope, publish_raw};
 pub use servers::{
     WorkerUser, kill_connections_of, mysql_answers, rabbitmq_start_app, rabbitmq_stop_app,

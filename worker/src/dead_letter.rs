@@ -5,6 +5,10 @@
 use k3sync_common::amqp::topology::DEAD_LETTER_EXCHANGE;
 use k3sync_common::amqp::{Envelope, Outgoing, Publisher, headers};
 use lapin::types::{AMQPValue, FieldTable};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use k3sync_common::sink::{WriteErrorClass, classify};
 use sqlx::MySqlPool;
 
 use crate::setup::JobContext;
@@ -121,7 +125,18 @@ pub async fn send(
         })
         .collect();
     publisher.publish_confirmed(&messages).await?;
-    log_errors(&ctx.pool, &ctx.job.name, &ctx.worker_id, letters).await?;
+    // The letters are already confirmed: a MySQL hiccup here must not fail the batch, or its
+    // redelivery would dead-letter the same records a second time.
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(10)
+        .with_jitter();
+    (|| log_errors(&ctx.pool, &ctx.job.name, &ctx.worker_id, letters))
+        .retry(backoff)
+        .when(|e| classify(e) == WriteErrorClass::Transient)
+        .notify(|e, _| tracing::warn!(job = %ctx.job.name, error = %e, "error_log insert failed, retrying"))
+        .await?;
     for letter in letters {
         metrics::counter!("k3sync_dead_letters_total", "job" => ctx.job.name.clone(), "class" => letter.class.as_str())
             .increment(1);

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use backon::{ExponentialBuilder, Retryable};
 use k3sync_common::amqp::{Envelope, Outgoing, Publisher, headers};
 use k3sync_common::sink::{MappedRow, RowFailure, WriteError, is_unavailable};
@@ -15,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::dead_letter::{self, DeadClass, DeadLetter};
 use crate::held::Held;
 use crate::setup::JobContext;
+
+/// Longest wait for one broker call (publish confirms, ack) before the session is torn down.
+const BROKER_CALL: Duration = Duration::from_secs(10);
 
 /// What happened to a batch's records.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -105,16 +109,22 @@ pub async fn process_batch(
         }
     }
 
-    publisher.publish_confirmed(&retries).await?;
+    // Broker calls are bounded: lapin can leave a call unanswered when its connection dies at
+    // that moment, and a worker stuck there would look healthy while doing nothing.
+    tokio::time::timeout(BROKER_CALL, publisher.publish_confirmed(&retries))
+        .await
+        .context("the broker did not confirm the retries in time")??;
     outcome.dead_lettered = letters.len();
-    dead_letter::send(ctx, publisher, &letters).await?;
+    tokio::time::timeout(BROKER_CALL * 6, dead_letter::send(ctx, publisher, &letters))
+        .await
+        .context("dead letters were not stored in time")??;
     // One ack for the whole batch: every delivery of this channel up to the highest tag is in
     // this batch (earlier batches are acked already, later deliveries are not in hand yet).
     if let Some(last) = batch.iter().max_by_key(|h| h.delivery.delivery_tag) {
-        last.delivery
-            .acker
-            .ack(BasicAckOptions { multiple: true })
-            .await?;
+        let ack = last.delivery.acker.ack(BasicAckOptions { multiple: true });
+        tokio::time::timeout(BROKER_CALL, ack)
+            .await
+            .context("the broker did not take the ack in time")??;
     }
     Ok(outcome)
 }

@@ -154,18 +154,19 @@ fn field_keys(request: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Runs one case; returns what is wrong with its outcome.
+/// Runs one case with the settings `config_text` (its `{server_url}` filled in) written to
+/// `config`; returns what is wrong with its outcome.
 async fn run_case(
     env: &TestEnv,
+    config: &std::path::Path,
     config_text: &str,
     case: &KingdeeCase,
     keys: &[String],
 ) -> Option<String> {
     let body = std::fs::read(corpus("kingdee").join(&case.file)).expect("corpus answer");
     let replay = Replay::start(case.status, &case.content_type, body).await;
-    let config = std::env::temp_dir().join(format!("k3sync-{}-kingdee.toml", env.id));
-    std::fs::write(&config, config_text.replace("{server_url}", &replay.url())).expect("config");
-    let args = producer_args(env, &config);
+    std::fs::write(config, config_text.replace("{server_url}", &replay.url())).expect("config");
+    let args = producer_args(env, config);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, stderr) = run_binary("producer", &args, Duration::from_secs(60))
         .await
@@ -238,12 +239,14 @@ async fn every_kingdee_corpus_answer_is_published_verbatim_or_stops_the_pass_wit
             "request_timeout_secs = 10\nretry_attempts = 3\nretry_min_delay_ms = 50\nretry_max_delay_ms = 100",
         );
     assert!(config_text.contains("{server_url}") && config_text.contains("retry_attempts = 3"));
+    let config = std::env::temp_dir().join(format!("k3sync-{}-kingdee.toml", env.id));
     let mut problems = Vec::new();
     for case in &manifest.cases {
         let started = std::time::Instant::now();
-        problems.extend(run_case(&env, &config_text, case, &manifest.field_keys).await);
+        problems.extend(run_case(&env, &config, &config_text, case, &manifest.field_keys).await);
         eprintln!("{}: {:?}", case.file, started.elapsed());
     }
+    let _ = std::fs::remove_file(&config);
     assert!(
         problems.is_empty(),
         "{} of {} Kingdee answers ended otherwise than cases.json says:\n{}",

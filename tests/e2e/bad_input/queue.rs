@@ -8,7 +8,8 @@ use std::time::Duration;
 use k3sync_common::amqp::{Envelope, EnvelopeRecord};
 use k3sync_tests::TestEnv;
 use k3sync_tests::chaos::{
-    COLUMNS, DeadLetter, QueueWatch, Row, Workers, drain_dead, envelope, poll, publish_raw, table,
+    COLUMNS, DeadLetter, QueueWatch, Row, Workers, drain_dead, envelope, poll, publish_raw,
+    remove_logs, table,
 };
 use serde_json::{Value, json};
 
@@ -122,6 +123,7 @@ async fn run_through_a_worker(
     watch.close().await;
     worker.assert_running();
     worker.stop().await;
+    remove_logs(env);
     (
         table(&env.pool).await.expect("table"),
         drain_dead(env).await,

@@ -111,6 +111,11 @@ pub fn log_dir(env: &TestEnv) -> PathBuf {
     dir
 }
 
+/// Removes the test's log folder: a test that passed has nothing to show in it.
+pub fn remove_logs(env: &TestEnv) {
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("k3sync-{}", env.id)));
+}
+
 /// Workers started by this test process, for their labels and log names.
 static SPAWNED: AtomicUsize = AtomicUsize::new(0);
 
