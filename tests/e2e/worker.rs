@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k3sync_common::amqp::{self, Envelope, EnvelopeRecord, Outgoing, Publisher, headers};
-use k3sync_common::kingdee::Record;
+use k3sync_common::amqp::{self, Envelope, EnvelopeRecord, headers};
 use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_producer::Producer;
+use k3sync_tests::chaos::{material, publish_raw};
 use k3sync_tests::{TestEnv, matches_job_filter, wait_for};
 use lapin::options::{BasicAckOptions, BasicGetOptions};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::types::AMQPValue;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -130,57 +130,6 @@ async fn wait_for_count(env: &TestEnv, count: usize, timeout: Duration) {
         (row_count(env).await as usize >= count).then_some(())
     })
     .await;
-}
-
-/// Publishes envelopes or raw bodies straight to the job's work queue.
-async fn publish_raw(env: &TestEnv, bodies: Vec<Vec<u8>>) {
-    let connection = amqp::connect(&env.settings.amqp, "k3sync-test-poison")
-        .await
-        .unwrap();
-    let publisher = Publisher::new(amqp::open_channel(&connection, true).await.unwrap());
-    amqp::declare(publisher.channel(), &env.topology())
-        .await
-        .unwrap();
-    let messages: Vec<Outgoing> = bodies
-        .into_iter()
-        .map(|body| Outgoing {
-            exchange: "k3sync".into(),
-            routing_key: env.job().into(),
-            message_id: uuid::Uuid::new_v4().to_string(),
-            headers: FieldTable::default(),
-            body,
-        })
-        .collect();
-    publisher.publish_confirmed(&messages).await.unwrap();
-    let _ = connection.close(200, "done".into()).await;
-}
-
-/// A material record shaped like the producer's, for poison and replays.
-fn material(key: i64, number: &str, name: Value, modified: &str) -> EnvelopeRecord {
-    let mut r = Record::new();
-    for (field, value) in [
-        ("FMaterialId", json!(key)),
-        ("FModifyDate", json!(modified)),
-        ("FCreateDate", json!("2023-01-05T08:00:00.5")),
-        ("FMasterId", json!(key)),
-        ("FNumber", json!(number)),
-        ("FName", name),
-        ("FSpecification", json!("  M3*8 ")),
-        ("F_ProductLine", json!("PL-01")),
-        ("FMaterialGroup.FNumber", json!("01.01")),
-        ("FBaseUnitId.FNumber", json!("Pcs")),
-        ("FErpClsID", json!("1")),
-        ("FUseOrgId.FNumber", json!("T00")),
-        ("FDocumentStatus", json!("C")),
-        ("FForbidStatus", json!("A")),
-    ] {
-        r.insert(field.into(), value);
-    }
-    EnvelopeRecord {
-        key,
-        modified: modified.into(),
-        record: r,
-    }
 }
 
 fn envelope(env: &TestEnv, records: Vec<EnvelopeRecord>) -> Vec<u8> {

@@ -9,9 +9,6 @@ mod process;
 mod queues;
 mod servers;
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 pub use expect::{COLUMNS, Row, assert_same_table, expected, expected_row, row_count, table};
 pub use poison::{Poison, PoisonCase, material};
 pub use process::{
@@ -39,25 +36,7 @@ pub fn restarts_enabled(test: &str) -> bool {
     on
 }
 
-/// Polls `check` every `every` until it returns `Some`, failing the test after `timeout`.
-/// For conditions too costly to ask every 50 ms (a full table count, a broker round trip).
-pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, every: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(every).await;
-    }
-}
+pub use crate::poll;
 
 /// A number in `0..n` that differs from run to run (which worker to kill).
 pub fn pick(n: usize) -> usize {
