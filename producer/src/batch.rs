@@ -2,8 +2,8 @@
 //! each record's key and version pulled out, headers and a deterministic message id set.
 
 use k3sync_common::amqp::topology::EXCHANGE;
-use k3sync_common::amqp::{Envelope, EnvelopeRecord, Outgoing, headers};
-use k3sync_common::kingdee::Record;
+use k3sync_common::amqp::{Outgoing, RowRecord, headers, message_id, rows_to_json};
+use k3sync_common::kingdee::{FieldSource, RowRef, Rows};
 use lapin::types::{AMQPValue, FieldTable};
 use serde_json::Value;
 use uuid::Uuid;
@@ -28,38 +28,38 @@ pub struct BadRecord {
 }
 
 impl Batcher {
-    pub fn messages(&self, records: Vec<Record>) -> Result<Vec<Outgoing>, BadRecord> {
-        let mut items = Vec::with_capacity(records.len());
-        for (position, record) in records.into_iter().enumerate() {
-            let key = record
-                .get(&self.key_field)
+    /// The page's messages, written straight from its rows (no map built per record).
+    pub fn messages(&self, rows: &Rows) -> Result<Vec<Outgoing>, BadRecord> {
+        let key_at = rows.fields.iter().position(|f| *f == self.key_field);
+        let modified_at = rows.fields.iter().position(|f| *f == self.modified_field);
+        let mut items = Vec::with_capacity(rows.len());
+        for (position, values) in rows.rows.iter().enumerate() {
+            let row = RowRef {
+                fields: &rows.fields,
+                values,
+            };
+            let key = key_at
+                .and_then(|i| values.get(i))
                 .and_then(as_key)
-                .ok_or_else(|| self.bad(position, &self.key_field, &record))?;
-            let modified = record
-                .get(&self.modified_field)
+                .ok_or_else(|| self.bad(position, &self.key_field, &row))?;
+            let modified = modified_at
+                .and_then(|i| values.get(i))
                 .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| self.bad(position, &self.modified_field, &record))?;
-            items.push(EnvelopeRecord {
-                key,
-                modified,
-                record,
-            });
+                .ok_or_else(|| self.bad(position, &self.modified_field, &row))?;
+            items.push(RowRecord { key, modified, row });
         }
-        let mut messages = Vec::with_capacity(items.len() / self.records_per_message + 1);
-        let mut rest = items.into_iter().peekable();
-        while rest.peek().is_some() {
-            let chunk: Vec<EnvelopeRecord> = rest.by_ref().take(self.records_per_message).collect();
-            let envelope = Envelope::new(&self.job, &self.form_id, self.run_id, chunk);
-            messages.push(Outgoing {
+        let per_message = self.records_per_message.max(1);
+        Ok(items
+            .chunks(per_message)
+            .map(|chunk| Outgoing {
                 exchange: EXCHANGE.to_owned(),
                 routing_key: self.job.clone(),
-                message_id: envelope.message_id().to_string(),
+                message_id: message_id(&self.job, chunk.iter().map(|r| (r.key, r.modified)))
+                    .to_string(),
                 headers: self.headers(),
-                body: envelope.to_json(),
-            });
-        }
-        Ok(messages)
+                body: rows_to_json(&self.job, &self.form_id, self.run_id, chunk),
+            })
+            .collect())
     }
 
     fn headers(&self) -> FieldTable {
@@ -76,9 +76,9 @@ impl Batcher {
         table
     }
 
-    fn bad(&self, position: usize, field: &str, record: &Record) -> BadRecord {
-        let value = record
-            .get(field)
+    fn bad(&self, position: usize, field: &str, row: &RowRef<'_>) -> BadRecord {
+        let value = row
+            .field(field)
             .map_or_else(|| "nothing".to_owned(), Value::to_string);
         BadRecord {
             position,
@@ -100,6 +100,7 @@ fn as_key(value: &Value) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k3sync_common::amqp::Envelope;
     use serde_json::json;
 
     fn batcher(per_message: usize) -> Batcher {
@@ -113,26 +114,31 @@ mod tests {
         }
     }
 
-    fn record(key: Value, modified: Value) -> Record {
-        let mut r = Record::new();
-        r.insert("FMaterialId".into(), key);
-        r.insert("FModifyDate".into(), modified);
-        r
+    fn rows(rows: Vec<(Value, Value)>) -> Rows {
+        Rows {
+            fields: vec!["FMaterialId".to_owned(), "FModifyDate".to_owned()].into(),
+            rows: rows.into_iter().map(|(k, m)| vec![k, m]).collect(),
+        }
     }
 
     #[test]
     fn a_page_is_cut_into_messages_of_records_per_message() {
-        let records: Vec<Record> = (0..250)
-            .map(|i| record(json!(100_000 + i), json!("2024-01-01T00:00:00.1")))
-            .collect();
-        let messages = batcher(100).messages(records).unwrap();
+        let page = rows(
+            (0..250)
+                .map(|i| (json!(100_000 + i), json!("2024-01-01T00:00:00.1")))
+                .collect(),
+        );
+        let messages = batcher(100).messages(&page).unwrap();
         let sizes: Vec<usize> = messages
             .iter()
             .map(|m| Envelope::from_json(&m.body).unwrap().records.len())
             .collect();
         assert_eq!(sizes, vec![100, 100, 50]);
+        let first = Envelope::from_json(&messages[0].body).unwrap();
+        assert_eq!(first.message_id().to_string(), messages[0].message_id);
+        assert_eq!(first.records[0].record["FMaterialId"], json!(100_000));
         let one = batcher(1)
-            .messages(vec![record(json!("42"), json!("2024-01-01T00:00:00"))])
+            .messages(&rows(vec![(json!("42"), json!("2024-01-01T00:00:00"))]))
             .unwrap();
         assert_eq!(
             Envelope::from_json(&one[0].body).unwrap().records[0].key,
@@ -143,9 +149,10 @@ mod tests {
     #[test]
     fn a_record_without_a_key_fails_the_page_and_names_the_field() {
         let err = batcher(100)
-            .messages(vec![record(json!(null), json!("2024-01-01T00:00:00"))])
+            .messages(&rows(vec![(json!(null), json!("2024-01-01T00:00:00"))]))
             .unwrap_err();
         assert_eq!(err.field, "FMaterialId");
         assert_eq!(err.position, 0);
+        assert_eq!(err.value, "null");
     }
 }

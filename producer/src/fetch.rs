@@ -1,14 +1,14 @@
 //! The fetch side of a pass: pages Kingdee with a keyset cursor, one page ahead of the
 //! publisher (a channel of one page), so the next request overlaps the current publish.
 
-use k3sync_common::kingdee::{Cursor, Keyset, KingdeeClient, KingdeeError, Record};
+use k3sync_common::kingdee::{Cursor, Keyset, KingdeeClient, KingdeeError, Rows};
 use tokio::sync::mpsc;
 
-/// One page of records and the cursor that follows its last record.
+/// One page of records (rows as Kingdee sends them) and the cursor that follows its last record.
 pub struct Page {
     /// 0-based page number within the pass.
     pub index: u64,
-    pub records: Vec<Record>,
+    pub records: Rows,
     pub cursor_after: Cursor,
     /// A short page ends the pass.
     pub last: bool,
@@ -49,7 +49,7 @@ pub async fn fetch_pages(
             &cursor,
             plan.page_size,
         );
-        let result = match client.execute_bill_query(&query).await {
+        let result = match client.execute_bill_query_rows(&query).await {
             Ok(records) => next_page(&plan, index, records, &cursor),
             Err(source) => Err(source),
         };
@@ -78,11 +78,11 @@ pub async fn fetch_pages(
 fn next_page(
     plan: &FetchPlan,
     index: u64,
-    records: Vec<Record>,
+    records: Rows,
     cursor: &Cursor,
 ) -> Result<Page, KingdeeError> {
-    let cursor_after = match records.last() {
-        Some(last) => plan.keyset.advance(last)?,
+    let cursor_after = match records.len().checked_sub(1) {
+        Some(last) => plan.keyset.advance(&records.row(last))?,
         None => cursor.clone(),
     };
     let last = records.len() < plan.page_size as usize;

@@ -210,7 +210,7 @@ impl Producer {
             let count = page.records.len() as u64;
             let messages =
                 batcher
-                    .messages(page.records)
+                    .messages(&page.records)
                     .map_err(|source| PassError::BadRecord {
                         page: page.index,
                         source,

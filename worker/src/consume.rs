@@ -1,23 +1,30 @@
 //! The consumer loop of one job: connect, declare, set the prefetch, then gather deliveries into
-//! batches of `batch_size` records or `flush_interval`, whichever comes first. The connection is
-//! never assumed to heal itself: on any broker error the loop reconnects with backoff, and the
-//! broker redelivers what was not acked (the upsert makes redeliveries harmless).
+//! batches of `batch_size` records or `flush_interval`, whichever comes first, each written by
+//! its own task while the next one is gathered. The connection is never assumed to heal itself:
+//! on any broker error the loop reconnects with backoff, and the broker redelivers what was not
+//! acked (the upsert makes redeliveries harmless).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use futures_util::StreamExt;
 use k3sync_common::amqp::{self, Publisher};
+use lapin::Consumer;
+use lapin::message::Delivery;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
+use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::held::Held;
-use crate::process::process_batch;
+use crate::process::{BatchOutcome, process_batch};
 use crate::setup::JobContext;
 
 /// Runs until `cancel`: consumes, reconnecting as often as needed.
 pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Result<()> {
+    let ctx = Arc::new(ctx);
     const FIRST_DELAY: Duration = Duration::from_millis(500);
     let mut delay = FIRST_DELAY;
     loop {
@@ -48,7 +55,7 @@ pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Resu
 
 /// One connection's life. `Ok` only after a clean shutdown.
 async fn session(
-    ctx: &JobContext,
+    ctx: &Arc<JobContext>,
     cancel: &CancellationToken,
     consumed: &mut bool,
 ) -> anyhow::Result<()> {
@@ -71,19 +78,104 @@ async fn session(
     ctx.readiness.set_broker_up(true);
     *consumed = true;
 
+    let mut in_flight: InFlight = None;
+    let result = consume(ctx, &publisher, &mut consumer, &mut in_flight, cancel).await;
+    let grace = Duration::from_secs(ctx.worker.shutdown_grace_secs);
+    let batch = match result {
+        Ok(batch) => batch,
+        Err(error) => {
+            // The batch being written may still commit; if its ack cannot reach the broker any
+            // more, its deliveries come back on the next session (the upsert is idempotent).
+            if let Some(task) = in_flight.take() {
+                let abort = task.abort_handle();
+                if tokio::time::timeout(grace, task).await.is_err() {
+                    abort.abort();
+                }
+            }
+            return Err(error);
+        }
+    };
+    // Shutdown: stop deliveries, finish the batch being written, write the batch in hand, ack
+    // both, close.
+    tracing::info!(job = %ctx.job.name, in_hand = batch.len(), writing = in_flight.is_some(),
+        "Stopping: writing the batches in hand");
+    let _ = channel
+        .basic_cancel(ctx.worker_id.as_str().into(), BasicCancelOptions::default())
+        .await;
+    let finish = async {
+        if let Some(task) = in_flight.take() {
+            task.await.context("batch task")??;
+        }
+        if !batch.is_empty() {
+            process_batch(ctx, &publisher, batch, cancel).await?;
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(grace, finish)
+        .await
+        .context("the batches in hand were not written within worker.shutdown_grace_secs")??;
+    let _ = connection.close(200, "worker shutting down".into()).await;
+    Ok(())
+}
+
+/// The batch being written. At most one at a time per job: its acks stay in delivery order (one
+/// `basic.ack(multiple)` covers it) and the job writes over one connection, while the next
+/// batch is received, decoded and mapped.
+type InFlight = Option<JoinHandle<anyhow::Result<BatchOutcome>>>;
+
+/// What woke the consumer loop.
+enum Event {
+    Cancelled,
+    Written(Result<anyhow::Result<BatchOutcome>, JoinError>),
+    Deadline,
+    /// Boxed: a delivery is large next to the other events.
+    Delivery(Option<Result<Box<Delivery>, lapin::Error>>),
+}
+
+/// Gathers deliveries into batches of `batch_size` records or `flush_interval`, whichever comes
+/// first, and hands each to a task that writes it while the next is gathered. Returns the batch
+/// in hand (not yet handed over) when cancelled.
+async fn consume(
+    ctx: &Arc<JobContext>,
+    publisher: &Publisher,
+    consumer: &mut Consumer,
+    in_flight: &mut InFlight,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<Held>> {
     let flush_every = Duration::from_millis(ctx.worker.flush_interval_ms);
+    let batch_size = ctx.worker.batch_size;
     let mut batch: Vec<Held> = Vec::new();
     let mut records = 0;
     let mut deadline = Instant::now() + flush_every;
     loop {
-        tokio::select! {
+        let due = records >= batch_size || Instant::now() >= deadline;
+        if in_flight.is_none() && !batch.is_empty() && due {
+            let (ctx, publisher, cancel) = (Arc::clone(ctx), publisher.clone(), cancel.clone());
+            let batch = std::mem::take(&mut batch);
+            *in_flight = Some(tokio::spawn(async move {
+                process_batch(&ctx, &publisher, batch, &cancel).await
+            }));
+            records = 0;
+            continue;
+        }
+        let event = tokio::select! {
             biased;
-            () = cancel.cancelled() => break,
-            () = tokio::time::sleep_until(deadline), if !batch.is_empty() => {
-                process_batch(ctx, &publisher, std::mem::take(&mut batch), cancel).await?;
-                records = 0;
+            () = cancel.cancelled() => Event::Cancelled,
+            done = async { in_flight.as_mut().expect("guarded by is_some").await },
+                if in_flight.is_some() => Event::Written(done),
+            () = tokio::time::sleep_until(deadline), if !batch.is_empty() && in_flight.is_none()
+                => Event::Deadline,
+            next = consumer.next(), if records < batch_size => Event::Delivery(next.map(|r| r.map(Box::new))),
+        };
+        match event {
+            Event::Cancelled => return Ok(batch),
+            Event::Written(done) => {
+                *in_flight = None;
+                done.context("batch task")??;
             }
-            next = consumer.next() => {
+            // The top of the loop hands the batch over.
+            Event::Deadline => {}
+            Event::Delivery(next) => {
                 let delivery = match next {
                     Some(delivery) => delivery?,
                     None => anyhow::bail!("the broker closed the consumer"),
@@ -91,33 +183,18 @@ async fn session(
                 if batch.is_empty() {
                     deadline = Instant::now() + flush_every;
                 }
-                let held = Held::new(delivery);
+                let held = Held::new(*delivery, ctx.sink.mapping(), &ctx.fields);
                 records += held.records();
                 batch.push(held);
-                if records >= ctx.worker.batch_size {
-                    process_batch(ctx, &publisher, std::mem::take(&mut batch), cancel).await?;
-                    records = 0;
-                }
             }
         }
     }
-    // Shutdown: stop deliveries, write the batch in hand, ack it, close.
-    tracing::info!(job = %ctx.job.name, in_hand = batch.len(), "Stopping: writing the batch in hand");
-    let _ = channel
-        .basic_cancel(ctx.worker_id.as_str().into(), BasicCancelOptions::default())
-        .await;
-    if !batch.is_empty() {
-        let grace = Duration::from_secs(ctx.worker.shutdown_grace_secs);
-        tokio::time::timeout(grace, process_batch(ctx, &publisher, batch, cancel)).await??;
-    }
-    let _ = connection.close(200, "worker shutting down".into()).await;
-    Ok(())
 }
 
-/// Messages in flight per consumer: two batches' worth, so the next batch is on its way while
-/// the current one is written.
+/// Messages in flight per consumer: three batches' worth — one being written, one being
+/// gathered, and the next already on its way.
 fn prefetch(ctx: &JobContext) -> u16 {
     let per_message = ctx.amqp.records_per_message.max(1);
-    let messages = (2 * ctx.worker.batch_size).div_ceil(per_message).max(2);
+    let messages = (3 * ctx.worker.batch_size).div_ceil(per_message).max(3);
     u16::try_from(messages).unwrap_or(u16::MAX)
 }

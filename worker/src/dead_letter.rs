@@ -11,6 +11,7 @@ use backon::{ExponentialBuilder, Retryable};
 use k3sync_common::sink::{WriteErrorClass, classify};
 use sqlx::MySqlPool;
 
+use crate::held::Held;
 use crate::setup::JobContext;
 
 /// Why a record was dead-lettered; the value of `x-k3sync-error-class`.
@@ -73,6 +74,28 @@ impl DeadLetter {
             run: Some(envelope.run_id.to_string()),
             attempt,
             body: single.to_json(),
+        }
+    }
+
+    /// Record `index` of a delivery in hand; the whole body verbatim should it not decode.
+    pub fn of(held: &Held, index: usize, class: DeadClass, error: String) -> Self {
+        match held.full() {
+            Some(envelope) if index < envelope.records.len() => {
+                Self::record(envelope, index, held.attempt, class, error)
+            }
+            _ => Self {
+                class,
+                ..Self::undecodable(
+                    held.delivery
+                        .properties
+                        .message_id()
+                        .as_ref()
+                        .map(|m| m.to_string()),
+                    held.delivery.data.clone(),
+                    held.attempt,
+                    error,
+                )
+            },
         }
     }
 

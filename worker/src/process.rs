@@ -1,6 +1,7 @@
-//! One batch, start to finish: decode and map each record, upsert the rows (retrying transient
-//! failures in process), dead-letter what can never be written, hand what cannot be written yet
-//! to the next retry tier, and acknowledge every delivery only after all of that is durable.
+//! One batch, start to finish (its records were decoded and mapped on receipt): upsert the
+//! rows (retrying transient failures in process), dead-letter what can never be written, hand
+//! what cannot be written yet to the next retry tier, and acknowledge every delivery only after
+//! all of that is durable.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,7 +34,7 @@ pub struct BatchOutcome {
 pub async fn process_batch(
     ctx: &JobContext,
     publisher: &Publisher,
-    batch: Vec<Held>,
+    mut batch: Vec<Held>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
@@ -41,7 +42,8 @@ pub async fn process_batch(
     let mut rows: Vec<MappedRow> = Vec::new();
     // For every row: (delivery, record) it came from.
     let mut origin: Vec<(usize, usize)> = Vec::new();
-    for (h, held) in batch.iter().enumerate() {
+    for (h, held) in batch.iter_mut().enumerate() {
+        let mapped = std::mem::take(&mut held.mapped);
         match &held.envelope {
             Err(error) => letters.push(DeadLetter::undecodable(
                 held.delivery
@@ -53,20 +55,16 @@ pub async fn process_batch(
                 held.attempt,
                 error.to_string(),
             )),
-            Ok(envelope) => {
-                for (r, record) in envelope.records.iter().enumerate() {
-                    match ctx.sink.mapping().apply(&record.record) {
+            Ok(_) => {
+                for (r, result) in mapped.into_iter().enumerate() {
+                    match result {
                         Ok(row) => {
                             rows.push(row);
                             origin.push((h, r));
                         }
-                        Err(error) => letters.push(DeadLetter::record(
-                            envelope,
-                            r,
-                            held.attempt,
-                            DeadClass::Mapping,
-                            error.to_string(),
-                        )),
+                        Err(error) => {
+                            letters.push(DeadLetter::of(held, r, DeadClass::Mapping, error));
+                        }
                     }
                 }
             }
@@ -86,15 +84,8 @@ pub async fn process_batch(
                 outcome.written = rows.len() - failures.len();
                 for failure in failures {
                     let (h, r) = origin[failure.index];
-                    if let Ok(envelope) = &batch[h].envelope {
-                        letters.push(DeadLetter::record(
-                            envelope,
-                            r,
-                            batch[h].attempt,
-                            DeadClass::Data,
-                            database_message(&failure.error),
-                        ));
-                    }
+                    let error = database_message(&failure.error);
+                    letters.push(DeadLetter::of(&batch[h], r, DeadClass::Data, error));
                 }
                 record_write_metrics(ctx, &batch, &origin, outcome.written, started.elapsed());
             }
@@ -188,23 +179,25 @@ fn plan_retries(
     let tiers = ctx.topology.tier_delays_ms.len();
     for (h, records) in by_delivery {
         let held = &batch[h];
-        let Ok(envelope) = &held.envelope else {
-            continue;
-        };
         let next = held.attempt + 1;
         if next as usize > tiers {
             for r in records {
                 let reason = format!("gave up after {tiers} retry tiers: {error}");
-                letters.push(DeadLetter::record(
-                    envelope,
-                    r,
-                    held.attempt,
-                    DeadClass::Exhausted,
-                    reason,
-                ));
+                letters.push(DeadLetter::of(held, r, DeadClass::Exhausted, reason));
             }
             continue;
         }
+        let Some(envelope) = held.full() else {
+            // Decoded on receipt, so the body is an envelope; should it not read a second time,
+            // the message is kept whole as a dead letter rather than lost.
+            letters.push(DeadLetter::of(
+                held,
+                0,
+                DeadClass::Decode,
+                "body no longer decodes".into(),
+            ));
+            continue;
+        };
         let subset: Vec<_> = records
             .iter()
             .map(|r| envelope.records[*r].clone())

@@ -22,6 +22,9 @@ pub struct JobContext {
     pub worker: WorkerSettings,
     pub amqp: AmqpSettings,
     pub worker_id: String,
+    /// The fields the mapping reads ([`CompiledMapping::source_fields`]), decoded from each
+    /// message.
+    pub fields: Vec<String>,
     /// Marked up while the broker session consumes; `/readyz` reads it.
     pub readiness: Readiness,
 }
@@ -51,7 +54,9 @@ pub async fn prepare(
     mapping
         .check_columns(&columns)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
+    let fields = mapping.source_fields();
     Ok(JobContext {
+        fields,
         topology: Topology::new(&job.name, &settings.amqp),
         sink: MySqlSink::new(pool.clone(), Arc::new(mapping)),
         readiness: Readiness::new(pool.clone()),

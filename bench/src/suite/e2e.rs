@@ -157,7 +157,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 "mode": "incremental (empty cursor: the first pass reads everything)",
                 "schedule_secs": args.schedule_secs,
                 "page_size": 2000, "records_per_message": 100, "batch_size": 1000,
-                "flush_interval_ms": 100, "prefetch_messages": 20, "mysql_max_connections": 4,
+                "flush_interval_ms": 100, "prefetch_messages": 30, "mysql_max_connections": 4,
                 "max_queue_depth_messages": knobs.max_queue_depth, "requests_per_second": 0,
             },
             "end_to_end": {

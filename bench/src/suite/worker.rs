@@ -73,7 +73,7 @@ pub async fn run(args: producer::Args, raw_connections: usize) -> anyhow::Result
     let mut settings = producer::settings_json(&args);
     settings["batch_size"] = json!(1000);
     settings["flush_interval_ms"] = json!(100);
-    settings["prefetch_messages"] = json!(20);
+    settings["prefetch_messages"] = json!(30);
     settings["mysql_max_connections"] = json!(4);
     save(
         "worker",

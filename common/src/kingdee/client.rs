@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tracing::{debug, info, warn};
 
 use super::error::{ErrorClass, Exchange, KingdeeError, classify};
-use super::query::{BillQuery, EXECUTE_BILL_QUERY, Record};
+use super::query::{BillQuery, EXECUTE_BILL_QUERY, Record, Rows};
 use super::retry::RetryPolicy;
 use super::session::{Session, SessionStore, VALIDATE_USER, login_body, login_session_id};
 use super::sign::Signer;
@@ -133,6 +133,14 @@ impl KingdeeClient {
     /// retries per [`KingdeeError::class`]: transient errors with backoff, a refused session
     /// once with a fresh one, nothing else.
     pub async fn execute_bill_query(&self, query: &BillQuery) -> Result<Vec<Record>, KingdeeError> {
+        self.execute_bill_query_rows(query)
+            .await
+            .map(Rows::into_records)
+    }
+
+    /// [`KingdeeClient::execute_bill_query`] with the rows kept as Kingdee sends them (arrays in
+    /// FieldKeys order): the producer's hot path, no map per row.
+    pub async fn execute_bill_query_rows(&self, query: &BillQuery) -> Result<Rows, KingdeeError> {
         let call = Call {
             query,
             body: query.body(),
@@ -164,7 +172,7 @@ impl KingdeeClient {
         &self,
         call: &Call<'_>,
         session_retried: &AtomicBool,
-    ) -> Result<Vec<Record>, KingdeeError> {
+    ) -> Result<Rows, KingdeeError> {
         match self.attempt(call).await {
             Err(KingdeeError::Authentication { .. })
                 if !session_retried.swap(true, Ordering::Relaxed) =>
@@ -178,7 +186,7 @@ impl KingdeeClient {
     }
 
     /// One HTTP request for the page, plus a password login first when one is needed.
-    async fn attempt(&self, call: &Call<'_>) -> Result<Vec<Record>, KingdeeError> {
+    async fn attempt(&self, call: &Call<'_>) -> Result<Rows, KingdeeError> {
         let session = self.session().await?;
         let mut headers = HeaderMap::new();
         headers.extend(session.headers());
@@ -203,7 +211,7 @@ impl KingdeeClient {
             .await
             .and_then(|reply| {
                 let rows = classify(reply.status, &reply.body, &exchange)
-                    .and_then(|answer| call.query.records(answer));
+                    .and_then(|answer| call.query.rows(answer));
                 match &rows {
                     Ok(_) => self.inner.session.absorb(&reply.headers),
                     Err(KingdeeError::Authentication { .. }) => {

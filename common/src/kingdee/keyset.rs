@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::KingdeeError;
-use super::query::{BillQuery, Record};
+use super::query::{BillQuery, FieldSource};
 
 /// Where paging resumes; stored in `sync_state` after every confirmed page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +89,7 @@ impl Keyset {
     }
 
     /// The cursor after `last`, the last record of a page.
-    pub fn advance(&self, last: &Record) -> Result<Cursor, KingdeeError> {
+    pub fn advance(&self, last: &impl FieldSource) -> Result<Cursor, KingdeeError> {
         let key = integer_field(last, &self.key_field)?;
         match &self.time_field {
             None => Ok(Cursor::Key { key }),
@@ -135,8 +135,8 @@ fn time_literal(at: &str) -> String {
 }
 
 /// A key sent as a JSON number or as a numeric string.
-fn integer_field(record: &Record, field: &str) -> Result<i64, KingdeeError> {
-    let problem = match record.get(field) {
+fn integer_field(record: &impl FieldSource, field: &str) -> Result<i64, KingdeeError> {
+    let problem = match record.field(field) {
         None => "is missing",
         Some(Value::Number(n)) => {
             return n
@@ -154,8 +154,8 @@ fn integer_field(record: &Record, field: &str) -> Result<i64, KingdeeError> {
     Err(cursor_error(field, problem))
 }
 
-fn time_field(record: &Record, field: &str) -> Result<String, KingdeeError> {
-    match record.get(field) {
+fn time_field(record: &impl FieldSource, field: &str) -> Result<String, KingdeeError> {
+    match record.field(field) {
         None => Err(cursor_error(field, "is missing")),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
         Some(_) => Err(cursor_error(field, "is not a date-time string")),
@@ -174,7 +174,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::kingdee::ErrorClass;
+    use crate::kingdee::{ErrorClass, Record};
 
     fn record(value: Value) -> Record {
         value.as_object().cloned().unwrap()

@@ -1,5 +1,8 @@
 //! One ExecuteBillQuery page (kingdee-webapi.md §4): the request body the producer sends and the
-//! rows that come back, turned from arrays in FieldKeys order into records keyed by field.
+//! rows that come back, kept as arrays in FieldKeys order ([`Rows`], the producer's hot path) or
+//! turned into records keyed by field ([`Record`]).
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -7,6 +10,74 @@ use super::error::KingdeeError;
 
 /// One row, keyed by the FieldKeys strings exactly as requested, in FieldKeys order.
 pub type Record = Map<String, Value>;
+
+/// A page as Kingdee sends it: each row an array of values in FieldKeys order, every row checked
+/// to have one value per field. No map is built per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    /// The FieldKeys strings exactly as requested.
+    pub fields: Arc<[String]>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `index` with its field names.
+    pub fn row(&self, index: usize) -> RowRef<'_> {
+        RowRef {
+            fields: &self.fields,
+            values: &self.rows[index],
+        }
+    }
+
+    /// Each row as a record keyed by field (for callers that look fields up by name a lot).
+    pub fn into_records(self) -> Vec<Record> {
+        let fields = self.fields;
+        self.rows
+            .into_iter()
+            .map(|values| fields.iter().cloned().zip(values).collect())
+            .collect()
+    }
+}
+
+/// One row of [`Rows`]: values with the names of their fields.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    pub fields: &'a [String],
+    pub values: &'a [Value],
+}
+
+/// Looks up a field of a row by its FieldKeys string (exact spelling).
+pub trait FieldSource {
+    fn field(&self, name: &str) -> Option<&Value>;
+}
+
+impl FieldSource for Record {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+impl FieldSource for RowRef<'_> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        let position = self.fields.iter().position(|f| f == name)?;
+        self.values.get(position)
+    }
+}
+
+impl serde::Serialize for RowRef<'_> {
+    /// As a JSON object in FieldKeys order: the same bytes as the [`Record`] of the row.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.fields.iter().zip(self.values))
+    }
+}
 
 /// Service name of ExecuteBillQuery, appended to the server URL.
 pub(crate) const EXECUTE_BILL_QUERY: &str =
@@ -56,9 +127,9 @@ impl BillQuery {
         )
     }
 
-    /// Turns the rows of a successful answer into records. Anything but an array of arrays of
-    /// FieldKeys length is malformed: the page fails rather than lose a row.
-    pub(crate) fn records(&self, answer: Value) -> Result<Vec<Record>, KingdeeError> {
+    /// Takes the rows of a successful answer. Anything but an array of arrays of FieldKeys
+    /// length is malformed: the page fails rather than lose a row.
+    pub(crate) fn rows(&self, answer: Value) -> Result<Rows, KingdeeError> {
         let malformed = |detail: String| KingdeeError::Malformed {
             request: self.describe(),
             detail,
@@ -70,7 +141,8 @@ impl BillQuery {
                 kind(&answer)
             )));
         };
-        rows.into_iter()
+        let rows = rows
+            .into_iter()
             .enumerate()
             .map(|(index, row)| {
                 let Value::Array(values) = row else {
@@ -86,9 +158,19 @@ impl BillQuery {
                         self.field_keys.len()
                     )));
                 }
-                Ok(self.field_keys.iter().cloned().zip(values).collect())
+                Ok(values)
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(Rows {
+            fields: self.field_keys.clone().into(),
+            rows,
+        })
+    }
+
+    /// The rows of a successful answer as records keyed by field.
+    #[cfg(test)]
+    fn records(&self, answer: Value) -> Result<Vec<Record>, KingdeeError> {
+        self.rows(answer).map(Rows::into_records)
     }
 }
 

@@ -172,23 +172,44 @@ impl CompiledMapping {
                         .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
                         .map(|(_, v)| v)
                 })
-                .ok_or_else(|| MappingError::MissingField {
-                    field: field.name.clone(),
-                    column: field.column.clone(),
-                })?;
+                .ok_or_else(|| missing(field))?;
             values.push(value);
         }
+        self.eval(&values)
+    }
+
+    /// [`CompiledMapping::apply`] on a record's values already picked out in
+    /// [`CompiledMapping::source_fields`] order (`None`: the record lacks the field).
+    pub fn apply_values(&self, record: &[Option<Value>]) -> Result<Vec<SqlValue>, MappingError> {
+        let mut values = Vec::with_capacity(self.fields.len());
+        for (i, field) in self.fields.iter().enumerate() {
+            match record.get(i) {
+                Some(Some(value)) => values.push(value),
+                _ => return Err(missing(field)),
+            }
+        }
+        self.eval(&values)
+    }
+
+    fn eval(&self, values: &[&Value]) -> Result<Vec<SqlValue>, MappingError> {
         self.nodes
             .iter()
             .zip(&self.columns)
             .map(|(node, column)| {
-                node.eval(&values).map_err(|e| MappingError::Function {
+                node.eval(values).map_err(|e| MappingError::Function {
                     column: column.clone(),
                     function: e.function,
                     error: e.error,
                 })
             })
             .collect()
+    }
+}
+
+fn missing(field: &SourceField) -> MappingError {
+    MappingError::MissingField {
+        field: field.name.clone(),
+        column: field.column.clone(),
     }
 }
 
