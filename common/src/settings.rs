@@ -89,6 +89,30 @@ pub struct KingdeeSettings {
     /// Give up retrying one request after this many seconds in total.
     #[serde(default = "default_retry_total")]
     pub retry_max_elapsed_secs: u64,
+    /// The offset from UTC of the K3Cloud server's clock, `+08:00` for a site in China. Kingdee's
+    /// dates (`FModifyDate`) carry no zone; this says how to read them (the record-lag metric).
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset: String,
+}
+
+impl KingdeeSettings {
+    /// [`KingdeeSettings::utc_offset`], checked when the settings load.
+    pub fn offset(&self) -> chrono::FixedOffset {
+        parse_offset(&self.utc_offset).unwrap_or_else(china)
+    }
+}
+
+fn china() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// `+08:00`, `-05:30`, `Z`.
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("z") {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    text.parse().ok()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -276,6 +300,12 @@ impl Settings {
                 "required when kingdee.auth = \"password\"",
             );
         }
+        if parse_offset(&self.kingdee.utc_offset).is_none() {
+            return invalid(
+                "kingdee.utc_offset",
+                "must be an offset from UTC such as +08:00 or Z",
+            );
+        }
         if self.kingdee.max_in_flight == 0 {
             return invalid("kingdee.max_in_flight", "must be at least 1");
         }
@@ -376,6 +406,9 @@ fn default_retry_min() -> u64 {
 fn default_retry_max() -> u64 {
     10_000
 }
+fn default_utc_offset() -> String {
+    "+08:00".into()
+}
 fn default_retry_total() -> u64 {
     300
 }
@@ -432,4 +465,47 @@ fn default_page_size() -> u32 {
 }
 fn default_schedule() -> u64 {
     300
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo settings with `edit` applied to their text, loaded from a file of their own.
+    fn load_demo(edit: impl Fn(String) -> String) -> Result<Settings, SettingsError> {
+        let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/k3sync.toml");
+        let text = edit(std::fs::read_to_string(demo).expect("config/k3sync.toml"));
+        let path = std::env::temp_dir().join(format!(
+            "k3sync-settings-{}-{}.toml",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::write(&path, text).expect("temporary settings file");
+        let loaded = Settings::load(&path);
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    #[test]
+    fn kingdee_dates_are_read_as_china_time_unless_told_otherwise() {
+        let offset = |line: &str| {
+            load_demo(|t| t.replace("utc_offset = \"+08:00\"", line))
+                .unwrap()
+                .kingdee
+                .offset()
+                .local_minus_utc()
+        };
+        assert_eq!(offset(""), 8 * 3600, "the default");
+        assert_eq!(offset("utc_offset = \"Z\""), 0);
+        assert_eq!(offset("utc_offset = \"-05:30\""), -(5 * 3600 + 1800));
+    }
+
+    #[test]
+    fn a_bad_utc_offset_stops_the_load_and_names_the_setting() {
+        let err = load_demo(|t| t.replace("utc_offset = \"+08:00\"", "utc_offset = \"Beijing\""))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("kingdee.utc_offset"), "{text}");
+        assert!(text.contains("+08:00"), "{text}");
+    }
 }

@@ -261,13 +261,48 @@ fn record_write_metrics(
     // Lag from Kingdee's modification time to the write, sampled on the batch's last record.
     if let Some((h, r)) = origin.last()
         && let Ok(envelope) = &batch[*h].envelope
-        && let Ok(modified) = chrono::NaiveDateTime::parse_from_str(
+        && let Some(lag) = record_lag(
             &envelope.records[*r].modified,
-            "%Y-%m-%dT%H:%M:%S%.f",
+            ctx.kingdee_offset,
+            chrono::Utc::now(),
         )
     {
-        let lag = chrono::Local::now().naive_local() - modified;
-        metrics::histogram!("k3sync_record_lag_seconds", "job" => job)
-            .record(lag.as_seconds_f64().max(0.0));
+        metrics::histogram!("k3sync_record_lag_seconds", "job" => job).record(lag);
+    }
+}
+
+/// Seconds from a Kingdee modification time (`2024-03-12T09:32:21.125`, the server's wall clock
+/// at `offset` from UTC) to `now`; 0 for a time ahead of `now` (clocks drift), `None` for text
+/// that is not such a time.
+pub fn record_lag(
+    modified: &str,
+    offset: chrono::FixedOffset,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<f64> {
+    let local = chrono::NaiveDateTime::parse_from_str(modified, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let at = local.and_local_timezone(offset).single()?;
+    Some(
+        (now - at.with_timezone(&chrono::Utc))
+            .as_seconds_f64()
+            .max(0.0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::record_lag;
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    #[test]
+    fn the_lag_reads_kingdee_times_at_the_servers_offset() {
+        let china = FixedOffset::east_opt(8 * 3600).unwrap();
+        let now = Utc.with_ymd_and_hms(2024, 3, 12, 1, 32, 31).unwrap();
+        // 09:32:21.125 in Beijing is 01:32:21.125 UTC: 9.875 s before `now`.
+        let lag = record_lag("2024-03-12T09:32:21.125", china, now).unwrap();
+        assert!((lag - 9.875).abs() < 1e-9, "{lag}");
+        // Read as UTC the same text would be 8 hours in the future: no negative lag.
+        let utc = FixedOffset::east_opt(0).unwrap();
+        assert_eq!(record_lag("2024-03-12T09:32:21.125", utc, now), Some(0.0));
+        assert_eq!(record_lag("12/03/2024", china, now), None);
     }
 }

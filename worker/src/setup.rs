@@ -25,6 +25,8 @@ pub struct JobContext {
     /// The fields the mapping reads ([`CompiledMapping::source_fields`]), decoded from each
     /// message.
     pub fields: Vec<String>,
+    /// How to read Kingdee's zone-less dates (`kingdee.utc_offset`), for the record-lag metric.
+    pub kingdee_offset: chrono::FixedOffset,
     /// Marked up while the broker session consumes; `/readyz` reads it.
     pub readiness: Readiness,
 }
@@ -57,6 +59,7 @@ pub async fn prepare(
     let fields = mapping.source_fields();
     Ok(JobContext {
         fields,
+        kingdee_offset: settings.kingdee.offset(),
         topology: Topology::new(&job.name, &settings.amqp),
         sink: MySqlSink::new(pool.clone(), Arc::new(mapping)),
         readiness: Readiness::new(pool.clone()),

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::cpu::Ledger;
 use crate::k3sync::{self, wait_written};
 use crate::machine;
+use crate::metrics;
 use crate::mock::Mock;
 use crate::report::{mib, rate, ratio, run_dir, save};
 use crate::rows::fetch_mapped;
@@ -94,8 +95,20 @@ async fn drain(world: &World, records: u64) -> anyhow::Result<Value> {
     let ledger = Ledger::open(&[]);
     let addr = format!("127.0.0.1:{}", free_port()?);
     let mut workers = vec![k3sync::worker(world, 1, &addr)?];
-    let done = wait_written(&mut workers, &[addr], records, DRAIN_TIMEOUT).await?;
+    let done = wait_written(
+        &mut workers,
+        std::slice::from_ref(&addr),
+        records,
+        DRAIN_TIMEOUT,
+    )
+    .await?;
     let seconds = done.duration_since(workers[0].started).as_secs_f64();
+    // The worker's own account of its writes (BEGIN … COMMIT, retries included): how much of
+    // the drain the database work takes, batch by batch.
+    let http = reqwest::Client::new();
+    let batches = metrics::counter(&http, &addr, "k3sync_write_seconds_count").await?;
+    let write_seconds = metrics::counter(&http, &addr, "k3sync_write_seconds_sum").await?;
+    let per_batch_ms = |s: f64| (s * 1000.0 / batches.max(1.0) * 100.0).round() / 100.0;
     let cpu = ledger.close(&[&workers[0]]);
     let rss = workers[0].memory.peak_mib();
     let status = workers[0].stop(Duration::from_secs(30)).await?;
@@ -106,6 +119,9 @@ async fn drain(world: &World, records: u64) -> anyhow::Result<Value> {
         "records_per_s": rate(records, seconds),
         "peak_rss_mib": mib(rss),
         "table_rows": rows,
+        "batches": batches,
+        "ms_per_batch": per_batch_ms(seconds),
+        "write_ms_per_batch": per_batch_ms(write_seconds),
         "cpu": cpu,
     }))
 }

@@ -116,6 +116,7 @@ fn settings(server_url: &str) -> KingdeeSettings {
         retry_min_delay_ms: 10,
         retry_max_delay_ms: 40,
         retry_max_elapsed_secs: 30,
+        utc_offset: "+08:00".into(),
     }
 }
 
