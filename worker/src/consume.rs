@@ -186,6 +186,12 @@ async fn consume(
                 let held = Held::new(*delivery, ctx.sink.mapping(), &ctx.fields);
                 records += held.records();
                 batch.push(held);
+                // Decoding and mapping a message takes ~0.5 ms of CPU, and the deliveries of the
+                // next batch are usually waiting already. Without a yield here the batch task just
+                // spawned (or woken) on this thread waits until the whole next batch is decoded:
+                // tokio runs it from this worker's LIFO slot, which the other worker cannot steal.
+                // Measured: 7 ms of a 29 ms batch cycle, down to ~2 ms with the yield.
+                tokio::task::yield_now().await;
             }
         }
     }
