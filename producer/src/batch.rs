@@ -28,7 +28,8 @@ pub struct BadRecord {
 }
 
 impl Batcher {
-    /// The page's messages, written straight from its rows (no map built per record).
+    /// The page's messages (envelope version 2), written straight from its rows: no map built
+    /// per record.
     pub fn messages(&self, rows: &Rows) -> Result<Vec<Outgoing>, BadRecord> {
         let key_at = rows.fields.iter().position(|f| *f == self.key_field);
         let modified_at = rows.fields.iter().position(|f| *f == self.modified_field);
@@ -46,7 +47,11 @@ impl Batcher {
                 .and_then(|i| values.get(i))
                 .and_then(Value::as_str)
                 .ok_or_else(|| self.bad(position, &self.modified_field, &row))?;
-            items.push(RowRecord { key, modified, row });
+            items.push(RowRecord {
+                key,
+                modified,
+                values,
+            });
         }
         let per_message = self.records_per_message.max(1);
         Ok(items
@@ -57,7 +62,7 @@ impl Batcher {
                 message_id: message_id(&self.job, chunk.iter().map(|r| (r.key, r.modified)))
                     .to_string(),
                 headers: self.headers(),
-                body: rows_to_json(&self.job, &self.form_id, self.run_id, chunk),
+                body: rows_to_json(&self.job, &self.form_id, self.run_id, &rows.fields, chunk),
             })
             .collect())
     }

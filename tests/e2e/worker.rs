@@ -249,7 +249,7 @@ async fn poison_records_are_dead_lettered_alone_and_the_rest_of_their_batches_co
             ],
         ),
         b"this is not json".to_vec(),
-        br#"{"v":2,"job":"materials","records":[]}"#.to_vec(),
+        br#"{"v":3,"job":"materials","records":[]}"#.to_vec(),
     ];
     let mut no_name = material(900_007, "P-7", json!("x"), "2024-05-01T10:00:00.7");
     no_name.record.remove("FSpecification");
@@ -305,7 +305,7 @@ async fn poison_records_are_dead_lettered_alone_and_the_rest_of_their_batches_co
     assert!(
         decode
             .iter()
-            .any(|e| e.contains("unknown envelope version 2")),
+            .any(|e| e.contains("unknown envelope version 3")),
         "{decode:?}"
     );
     assert!(

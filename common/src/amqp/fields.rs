@@ -1,8 +1,10 @@
 //! The worker's reading of an envelope: for each record, its key, its version and the values of
 //! the fields one mapping reads, decoded in one pass over the body without building a map per
 //! record. Field names match exactly first, then ignoring case (as [`CompiledMapping::apply`]
-//! looks them up); a field the record lacks stays `None`. Anything this reader refuses is handed
-//! to [`Envelope::from_json`], so a bad body gets exactly the error it always got.
+//! looks them up); a field the record lacks stays `None`. In a version 2 body the fields are
+//! matched once per message and each record's array is read by position. Anything this reader
+//! refuses (a body out of the usual order included) is handed to [`Envelope::from_json`], so a
+//! bad body gets exactly the error it always got.
 //!
 //! [`CompiledMapping::apply`]: crate::mapping::CompiledMapping::apply
 
@@ -13,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::envelope::{Envelope, EnvelopeError, VERSION};
+use super::envelope::{Envelope, EnvelopeError, OBJECT_VERSION, VERSION};
 
 /// An envelope as one mapping needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +41,12 @@ impl FieldEnvelope {
             .deserialize(&mut deserializer)
             .and_then(|decoded| deserializer.end().map(|()| decoded));
         match fast {
-            Ok((v, envelope)) if v == u64::from(VERSION) => Ok(envelope),
+            Ok((v, envelope, arrays))
+                if (v == u64::from(OBJECT_VERSION) && !arrays)
+                    || (v == u64::from(VERSION) && arrays) =>
+            {
+                Ok(envelope)
+            }
             // Not the current shape: the full decoder names the problem (or, should it read the
             // body after all, its reading is used).
             _ => Envelope::from_json(body).map(|envelope| Self::from_envelope(&envelope, fields)),
@@ -84,6 +91,7 @@ enum TopField {
     Job,
     FormId,
     RunId,
+    Fields,
     Records,
     #[serde(other)]
     Other,
@@ -95,6 +103,7 @@ enum RecordField {
     Key,
     Modified,
     Record,
+    Values,
     #[serde(other)]
     Other,
 }
@@ -106,13 +115,13 @@ fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> 
     Ok(())
 }
 
-/// The whole body: `(v, envelope)`.
+/// The whole body: `(v, envelope, whether its records were arrays)`.
 struct EnvelopeSeed<'f> {
     fields: &'f [String],
 }
 
 impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
-    type Value = (u64, FieldEnvelope);
+    type Value = (u64, FieldEnvelope, bool);
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -120,7 +129,7 @@ impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
 }
 
 impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
-    type Value = (u64, FieldEnvelope);
+    type Value = (u64, FieldEnvelope, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a k3sync envelope")
@@ -128,16 +137,23 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut v, mut job, mut form_id, mut run_id, mut records) = (None, None, None, None, None);
+        // Version 2: for each of the body's fields, the wanted slot it fills.
+        let mut slots: Option<Vec<Option<usize>>> = None;
         while let Some(field) = map.next_key::<TopField>()? {
             match field {
                 TopField::V => once(&mut v, map.next_value::<u64>()?, "v")?,
                 TopField::Job => once(&mut job, map.next_value::<String>()?, "job")?,
                 TopField::FormId => once(&mut form_id, map.next_value::<String>()?, "form_id")?,
                 TopField::RunId => once(&mut run_id, map.next_value::<Uuid>()?, "run_id")?,
+                TopField::Fields => {
+                    let names = map.next_value::<Vec<String>>()?;
+                    once(&mut slots, slots_of(&names, self.fields), "fields")?;
+                }
                 TopField::Records => once(
                     &mut records,
                     map.next_value_seed(RecordsSeed {
                         fields: self.fields,
+                        slots: slots.as_deref(),
                     })?,
                     "records",
                 )?,
@@ -158,12 +174,32 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                 run_id,
                 records,
             },
+            slots.is_some(),
         ))
     }
 }
 
+/// For each name of a version 2 body, the wanted slot it fills: the exact spelling first, else
+/// the first name that matches ignoring case (as [`CompiledMapping::apply`] looks fields up).
+///
+/// [`CompiledMapping::apply`]: crate::mapping::CompiledMapping::apply
+fn slots_of(names: &[String], wanted: &[String]) -> Vec<Option<usize>> {
+    let mut slots = vec![None; names.len()];
+    for (slot, want) in wanted.iter().enumerate() {
+        let at = names
+            .iter()
+            .position(|n| n == want)
+            .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(want)));
+        if let Some(at) = at {
+            slots[at] = Some(slot);
+        }
+    }
+    slots
+}
+
 struct RecordsSeed<'f> {
     fields: &'f [String],
+    slots: Option<&'f [Option<usize>]>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
@@ -185,6 +221,7 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
         let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(record) = seq.next_element_seed(RecordSeed {
             fields: self.fields,
+            slots: self.slots,
         })? {
             records.push(record);
         }
@@ -194,6 +231,7 @@ impl<'de> Visitor<'de> for RecordsSeed<'_> {
 
 struct RecordSeed<'f> {
     fields: &'f [String],
+    slots: Option<&'f [Option<usize>]>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
@@ -219,13 +257,25 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                 RecordField::Modified => {
                     once(&mut modified, map.next_value::<String>()?, "modified")?;
                 }
-                RecordField::Record => once(
+                // Version 1 (an object), or version 2 (an array after the body's fields).
+                RecordField::Record if self.slots.is_none() => once(
                     &mut values,
                     map.next_value_seed(ValuesSeed {
                         fields: self.fields,
                     })?,
                     "record",
                 )?,
+                RecordField::Values if self.slots.is_some() => once(
+                    &mut values,
+                    map.next_value_seed(ArraySeed {
+                        wanted: self.fields.len(),
+                        slots: self.slots.unwrap_or_default(),
+                    })?,
+                    "values",
+                )?,
+                RecordField::Record | RecordField::Values => {
+                    return Err(de::Error::custom("record shape does not match the version"));
+                }
                 RecordField::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -280,6 +330,48 @@ impl<'de> Visitor<'de> for ValuesSeed<'_> {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+        }
+        Ok(values)
+    }
+}
+
+/// A version 2 record's values: one per field of the body, the wanted ones kept by position.
+struct ArraySeed<'s> {
+    wanted: usize,
+    slots: &'s [Option<usize>],
+}
+
+impl<'de> DeserializeSeed<'de> for ArraySeed<'_> {
+    type Value = Vec<Option<Value>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ArraySeed<'_> {
+    type Value = Vec<Option<Value>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "an array of {} values", self.slots.len())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = vec![None; self.wanted];
+        for (i, slot) in self.slots.iter().enumerate() {
+            let present = match slot {
+                Some(slot) => seq
+                    .next_element::<Value>()?
+                    .map(|value| values[*slot] = Some(value))
+                    .is_some(),
+                None => seq.next_element::<IgnoredAny>()?.is_some(),
+            };
+            if !present {
+                return Err(de::Error::invalid_length(i, &self));
+            }
+        }
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(self.slots.len() + 1, &self));
         }
         Ok(values)
     }
@@ -370,11 +462,49 @@ mod tests {
         assert_eq!(FieldEnvelope::from_envelope(&full, &fields()), decoded);
     }
 
+    fn version_2(records: Value) -> Vec<u8> {
+        json!({"v": 2, "job": "materials", "form_id": "BD_MATERIAL",
+               "run_id": "67e55044-10b1-426f-9247-bb680e5fe0c8",
+               "fields": ["FMaterialId", "FNAME", "FNumber"], "records": records})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_version_2_body_is_read_by_position() {
+        let body = version_2(json!([
+            {"key": 1, "modified": "2024-01-01T00:00:00", "values": [1, "螺丝", "A-1"]},
+            {"key": 2, "modified": "2024-01-02T00:00:00", "values": [2, null, "A-2"]}
+        ]));
+        let decoded = FieldEnvelope::from_json(&body, &fields()).unwrap();
+        assert_eq!(
+            decoded.records[0].values,
+            vec![Some(json!("A-1")), Some(json!("螺丝")), None]
+        );
+        assert_eq!(decoded.records[1].key, 2);
+        assert_eq!(
+            decoded.records[1].values,
+            vec![Some(json!("A-2")), Some(json!(null)), None]
+        );
+        let full = Envelope::from_json(&body).unwrap();
+        assert_eq!(FieldEnvelope::from_envelope(&full, &fields()), decoded);
+        // Fields after the records (not how k3sync writes them) still read, the slow way.
+        let reordered = br#"{"records":[{"key":1,"modified":"m","values":[1,"n","A-1"]}],"v":2,"job":"j","form_id":"F","run_id":"67e55044-10b1-426f-9247-bb680e5fe0c8","fields":["FMaterialId","FName","FNumber"]}"#;
+        let decoded = FieldEnvelope::from_json(reordered, &fields()).unwrap();
+        assert_eq!(
+            decoded.records[0].values,
+            vec![Some(json!("A-1")), Some(json!("n")), None]
+        );
+    }
+
     #[test]
     fn a_bad_body_gets_the_full_decoders_error() {
         for bad in [
             b"not json".to_vec(),
-            br#"{"v":2,"job":"materials"}"#.to_vec(),
+            br#"{"v":3,"job":"materials"}"#.to_vec(),
+            version_2(json!([{"key": 1, "modified": "m", "values": ["A-1"]}])),
+            version_2(json!([{"key": 1, "modified": "m", "values": ["A-1", "x", 1, 2]}])),
+            version_2(json!([{"key": 1, "modified": "m", "record": {"FNumber": "A-1"}}])),
             body(json!([{"key": "x", "modified": "m", "record": {}}])),
             body(json!([{"key": 1, "modified": "m", "record": []}])),
             br#"{"v":1,"job":"materials","form_id":"F","run_id":"67e55044-10b1-426f-9247-bb680e5fe0c8","records":[]} trailing"#.to_vec(),

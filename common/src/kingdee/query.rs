@@ -72,13 +72,6 @@ impl FieldSource for RowRef<'_> {
     }
 }
 
-impl serde::Serialize for RowRef<'_> {
-    /// As a JSON object in FieldKeys order: the same bytes as the [`Record`] of the row.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.fields.iter().zip(self.values))
-    }
-}
-
 /// Service name of ExecuteBillQuery, appended to the server URL.
 pub(crate) const EXECUTE_BILL_QUERY: &str =
     "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery.common.kdsvc";

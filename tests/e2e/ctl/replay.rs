@@ -39,7 +39,7 @@ async fn replaying_the_data_class_lands_those_records_once_the_column_is_widened
         l.error
             .as_deref()
             .unwrap_or("")
-            .contains("unknown envelope version 2")
+            .contains("unknown envelope version 3")
     }));
     assert!(before.iter().filter(|l| l.class == "data").all(|l| {
         l.error

@@ -63,8 +63,8 @@ pub(super) enum Poison {
     NoName(i64),
     /// Not JSON at all.
     NotJson(u32),
-    /// JSON, but `{"v":2}`: an unknown envelope version.
-    Version2(u32),
+    /// JSON, but `{"v":3}`: an unknown envelope version.
+    FutureVersion(u32),
 }
 
 impl Poison {
@@ -72,7 +72,7 @@ impl Poison {
         match self {
             Poison::TooLong(_) => "data",
             Poison::NoName(_) => "mapping",
-            Poison::NotJson(_) | Poison::Version2(_) => "decode",
+            Poison::NotJson(_) | Poison::FutureVersion(_) => "decode",
         }
     }
 
@@ -89,7 +89,7 @@ impl Poison {
                 (e.message_id().to_string(), e.to_json())
             }
             Poison::NotJson(n) => (format!("not-json-{n}"), b"this is not json".to_vec()),
-            Poison::Version2(n) => (format!("version-2-{n}"), br#"{"v":2}"#.to_vec()),
+            Poison::FutureVersion(n) => (format!("version-3-{n}"), br#"{"v":3}"#.to_vec()),
         }
     }
 }
@@ -295,7 +295,7 @@ pub(super) const POISON: [Poison; 7] = [
     Poison::NoName(9_000_002),
     Poison::NotJson(1),
     Poison::TooLong(9_000_003),
-    Poison::Version2(2),
+    Poison::FutureVersion(2),
     Poison::NoName(9_000_004),
     Poison::TooLong(9_000_005),
 ];
