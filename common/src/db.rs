@@ -26,7 +26,8 @@ impl MySqlSettings {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
+                    // autocommit explicitly: the sink relies on a lone statement committing.
+                    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?, autocommit = 1")
                         .bind(lock_wait)
                         .execute(conn)
                         .await
