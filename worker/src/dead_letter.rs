@@ -85,35 +85,23 @@ impl DeadLetter {
             }
             _ => Self {
                 class,
-                ..Self::undecodable(
-                    held.delivery
-                        .properties
-                        .message_id()
-                        .as_ref()
-                        .map(|m| m.to_string()),
-                    held.delivery.data.clone(),
-                    held.attempt,
-                    error,
-                )
+                ..Self::undecodable(held, error)
             },
         }
     }
 
     /// A message whose body could not be read, kept verbatim.
-    pub fn undecodable(
-        message_id: Option<String>,
-        body: Vec<u8>,
-        attempt: u32,
-        error: String,
-    ) -> Self {
+    pub fn undecodable(held: &Held, error: String) -> Self {
+        let message_id = held.delivery.properties.message_id().as_ref();
         Self {
             class: DeadClass::Decode,
             error,
             key: None,
-            message_id: message_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            message_id: message_id
+                .map_or_else(|| uuid::Uuid::new_v4().to_string(), |m| m.to_string()),
             run: None,
-            attempt,
-            body,
+            attempt: held.attempt,
+            body: held.delivery.data.clone(),
         }
     }
 }

@@ -45,16 +45,7 @@ pub async fn process_batch(
     for (h, held) in batch.iter_mut().enumerate() {
         let mapped = std::mem::take(&mut held.mapped);
         match &held.envelope {
-            Err(error) => letters.push(DeadLetter::undecodable(
-                held.delivery
-                    .properties
-                    .message_id()
-                    .as_ref()
-                    .map(|m| m.to_string()),
-                held.delivery.data.clone(),
-                held.attempt,
-                error.to_string(),
-            )),
+            Err(error) => letters.push(DeadLetter::undecodable(held, error.to_string())),
             Ok(_) => {
                 for (r, result) in mapped.into_iter().enumerate() {
                     match result {
