@@ -4,86 +4,20 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k3sync_common::amqp::{self, Envelope, EnvelopeRecord, headers};
+use k3sync_common::amqp::{Envelope, EnvelopeRecord};
 use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_producer::Producer;
-use k3sync_tests::chaos::{material, publish_raw};
-use k3sync_tests::{TestEnv, matches_job_filter, wait_for};
-use lapin::options::{BasicAckOptions, BasicGetOptions};
-use lapin::types::AMQPValue;
-use serde_json::{Value, json};
+use k3sync_tests::chaos::{self, Row, expected, material, publish_raw};
+use k3sync_tests::{TestEnv, wait_for};
+use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// A table row as text: code, name, specification_model, product_line, material_group,
-/// base_unit, erp_cls, use_org, document_status, forbid_status, create_date, modify_date.
-type Row = Vec<Option<String>>;
-
-/// The seed's mapping applied by hand to the mock's rows: no k3sync code involved.
-fn expected(rows: &[Value]) -> BTreeMap<i64, Row> {
-    let text = |v: &Value| match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    };
-    let date = |v: &Value| {
-        v.as_str().map(|s| {
-            let d = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .unwrap_or_else(|e| panic!("mock date {s}: {e}"));
-            d.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
-        })
-    };
-    let status = |v: &Value| {
-        let label = match v.as_str()? {
-            "Z" => "暂存",
-            "A" => "创建",
-            "B" => "审核中",
-            "C" => "已审核",
-            "D" => "重新审核",
-            _ => return None,
-        };
-        Some(label.to_owned())
-    };
-    rows.iter()
-        .filter(|r| matches_job_filter(r))
-        .map(|r| {
-            let key = r["FMasterId"].as_i64().expect("FMasterId");
-            let row = vec![
-                text(&r["FNumber"]),
-                text(&r["FName"]),
-                text(&r["FSpecification"]).map(|s| s.trim().to_owned()),
-                text(&r["F_ProductLine"]),
-                text(&r["FMaterialGroup.FNumber"]),
-                text(&r["FBaseUnitId.FNumber"]),
-                text(&r["FErpClsID"]),
-                text(&r["FUseOrgId.FNumber"]),
-                status(&r["FDocumentStatus"]),
-                text(&r["FForbidStatus"]),
-                date(&r["FCreateDate"]),
-                date(&r["FModifyDate"]),
-            ];
-            (key, row)
-        })
-        .collect()
-}
-
+/// Every row of the target table, dates to the millisecond.
 async fn table(env: &TestEnv) -> BTreeMap<i64, Row> {
-    let rows: Vec<(i64, Row)> = sqlx::query_as::<_, (i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)>(
-        "SELECT data_id, code, name, specification_model, product_line, material_group, base_unit, \
-         erp_cls, use_org, document_status, forbid_status, \
-         DATE_FORMAT(create_date, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(modify_date, '%Y-%m-%d %H:%i:%s.%f') \
-         FROM wk_wodtop_product",
-    )
-    .fetch_all(&env.pool)
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|r| {
-        let trim_micros = |d: Option<String>| d.map(|s| s[..s.len() - 3].to_owned());
-        (r.0, vec![r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, trim_micros(r.11), trim_micros(r.12)])
-    })
-    .collect();
-    rows.into_iter().collect()
+    chaos::table(&env.pool)
+        .await
+        .expect("read the target table")
 }
 
 async fn row_count(env: &TestEnv) -> i64 {
@@ -137,35 +71,13 @@ fn envelope(env: &TestEnv, records: Vec<EnvelopeRecord>) -> Vec<u8> {
 }
 
 /// Takes every dead letter: (class, error, key of its single record, attempt).
+/// The dead letters as (class, reason, key), sorted; the queue is emptied.
 async fn drain_dead(env: &TestEnv) -> Vec<(String, String, Option<i64>)> {
-    let connection = amqp::connect(&env.settings.amqp, "k3sync-test-dead")
+    let mut out: Vec<_> = chaos::drain_dead(env)
         .await
-        .unwrap();
-    let channel = amqp::open_channel(&connection, false).await.unwrap();
-    let mut out = Vec::new();
-    let queue = env.topology().dead_queue();
-    while let Some(message) = channel
-        .basic_get(queue.as_str().into(), BasicGetOptions::default())
-        .await
-        .unwrap()
-    {
-        let delivery = message.delivery;
-        let header = |name: &str| match delivery
-            .properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get(name).cloned())
-        {
-            Some(AMQPValue::LongString(s)) => s.to_string(),
-            other => format!("{other:?}"),
-        };
-        let key = Envelope::from_json(&delivery.data)
-            .ok()
-            .map(|e| e.records[0].key);
-        out.push((header(headers::ERROR_CLASS), header(headers::ERROR), key));
-        delivery.ack(BasicAckOptions::default()).await.unwrap();
-    }
-    let _ = connection.close(200, "done".into()).await;
+        .into_iter()
+        .map(|l| (l.class, l.error, l.key))
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
     out
 }
