@@ -8,6 +8,7 @@ use k3sync_common::amqp::Envelope;
 use k3sync_common::settings::SyncMode;
 use k3sync_common::state::RunStatus;
 use k3sync_producer::Producer;
+use k3sync_tests::chaos::producer_args;
 use k3sync_tests::{TestEnv, matches_job_filter, run_binary, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -396,23 +397,15 @@ async fn a_producer_killed_between_pages_resumes_from_its_checkpoint() {
         text.replace("page_size = 2000", "page_size = 1000"),
     )
     .unwrap();
-    let args = [
-        "--config",
-        config.to_str().unwrap(),
-        "sync",
-        "--job",
-        env.job(),
-        "--mode",
-        "full",
-        "--once",
-    ];
+    let owned = producer_args(&env, &config);
+    let args: Vec<&str> = owned.iter().map(String::as_str).collect();
     let binary = k3sync_tests::binary("producer");
     assert!(
         binary.exists(),
         "build the binaries first (cargo nextest run --workspace): {binary:?}"
     );
     let mut child = tokio::process::Command::new(&binary)
-        .args(args)
+        .args(&args)
         .spawn()
         .unwrap();
     wait_for("two confirmed pages", Duration::from_secs(60), || async {

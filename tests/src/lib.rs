@@ -13,6 +13,7 @@ use anyhow::Context;
 use k3sync_common::amqp::{self, Envelope, Topology};
 use k3sync_common::settings::Settings;
 use kingdee_mock::{MockConfig, MockServer};
+use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeleteOptions};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -203,27 +204,33 @@ impl TestEnv {
 
     /// Takes every message off the job's work queue (acking them) until it stays empty.
     pub async fn drain_work_queue(&self) -> Vec<Envelope> {
+        self.take_all(&self.topology().work_queue())
+            .await
+            .iter()
+            .map(|d| Envelope::from_json(&d.data).expect("producer wrote an envelope"))
+            .collect()
+    }
+
+    /// Takes (and acks) every message of `queue` until it stays empty.
+    pub async fn take_all(&self, queue: &str) -> Vec<Delivery> {
         let connection = amqp::connect(&self.settings.amqp, "k3sync-test")
             .await
             .expect("amqp");
         let channel = amqp::open_channel(&connection, false)
             .await
             .expect("channel");
-        let queue = self.topology().work_queue();
-        let mut envelopes = Vec::new();
-        loop {
-            let got = channel
-                .basic_get(queue.as_str().into(), BasicGetOptions::default())
-                .await
-                .expect("basic_get");
-            let Some(message) = got else { break };
+        let mut deliveries = Vec::new();
+        while let Some(message) = channel
+            .basic_get(queue.into(), BasicGetOptions::default())
+            .await
+            .expect("basic_get")
+        {
             let delivery = message.delivery;
-            envelopes
-                .push(Envelope::from_json(&delivery.data).expect("producer wrote an envelope"));
             delivery.ack(BasicAckOptions::default()).await.expect("ack");
+            deliveries.push(delivery);
         }
         let _ = connection.close(200, "done".into()).await;
-        envelopes
+        deliveries
     }
 
     /// Removes the test's queues and database.

@@ -4,7 +4,6 @@
 
 use k3sync_common::amqp::topology::queue_depth;
 use k3sync_common::amqp::{self, Envelope, EnvelopeRecord, Outgoing, Publisher, headers};
-use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection};
 
@@ -57,46 +56,34 @@ pub struct DeadLetter {
 
 /// Takes (and acks) every message of the job's dead queue.
 pub async fn drain_dead(env: &TestEnv) -> Vec<DeadLetter> {
-    let connection = amqp::connect(&env.settings.amqp, "k3sync-test-dead")
-        .await
-        .expect("amqp");
-    let channel = amqp::open_channel(&connection, false)
-        .await
-        .expect("channel");
-    let queue = env.topology().dead_queue();
-    let mut letters = Vec::new();
-    while let Some(message) = channel
-        .basic_get(queue.as_str().into(), BasicGetOptions::default())
-        .await
-        .expect("basic_get")
-    {
-        let delivery = message.delivery;
-        let header = |name: &str| match delivery
-            .properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get(name).cloned())
-        {
-            Some(AMQPValue::LongString(s)) => s.to_string(),
-            other => format!("{other:?}"),
-        };
-        letters.push(DeadLetter {
-            class: header(headers::ERROR_CLASS),
-            error: header(headers::ERROR),
-            key: Envelope::from_json(&delivery.data)
-                .ok()
-                .and_then(|e| e.records.first().map(|r| r.key)),
-            message_id: delivery
+    let deliveries = env.take_all(&env.topology().dead_queue()).await;
+    deliveries
+        .into_iter()
+        .map(|delivery| {
+            let header = |name: &str| match delivery
                 .properties
-                .message_id()
+                .headers()
                 .as_ref()
-                .map(|m| m.to_string()),
-            body: delivery.data.clone(),
-        });
-        delivery.ack(BasicAckOptions::default()).await.expect("ack");
-    }
-    let _ = connection.close(200, "done".into()).await;
-    letters
+                .and_then(|h| h.inner().get(name).cloned())
+            {
+                Some(AMQPValue::LongString(s)) => s.to_string(),
+                other => format!("{other:?}"),
+            };
+            DeadLetter {
+                class: header(headers::ERROR_CLASS),
+                error: header(headers::ERROR),
+                key: Envelope::from_json(&delivery.data)
+                    .ok()
+                    .and_then(|e| e.records.first().map(|r| r.key)),
+                message_id: delivery
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|m| m.to_string()),
+                body: delivery.data.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Ready messages and consumers of the job's queues, asked with passive declares over a connection of its
