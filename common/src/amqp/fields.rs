@@ -16,6 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::envelope::{Envelope, EnvelopeError, OBJECT_VERSION, VERSION};
+use crate::kingdee::record_field;
 
 /// An envelope as one mapping needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,17 +67,7 @@ impl FieldEnvelope {
                     modified: r.modified.clone(),
                     values: fields
                         .iter()
-                        .map(|f| {
-                            r.record
-                                .get(f)
-                                .or_else(|| {
-                                    r.record
-                                        .iter()
-                                        .find(|(k, _)| k.eq_ignore_ascii_case(f))
-                                        .map(|(_, v)| v)
-                                })
-                                .cloned()
-                        })
+                        .map(|f| record_field(&r.record, f).cloned())
                         .collect(),
                 })
                 .collect(),

@@ -11,6 +11,17 @@ use super::error::KingdeeError;
 /// One row, keyed by the FieldKeys strings exactly as requested, in FieldKeys order.
 pub type Record = Map<String, Value>;
 
+/// A record's field by name: the exact spelling first, else the first key that matches ignoring
+/// case (Kingdee matches FieldKeys ignoring case).
+pub fn record_field<'a>(record: &'a Record, name: &str) -> Option<&'a Value> {
+    record.get(name).or_else(|| {
+        record
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
 /// A page as Kingdee sends it: each row an array of values in FieldKeys order, every row checked
 /// to have one value per field. No map is built per row.
 #[derive(Debug, Clone, PartialEq)]

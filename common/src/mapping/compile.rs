@@ -13,6 +13,7 @@ use super::node::Node;
 use super::parse::parse_expression;
 use super::spec::MappingSpec;
 use super::value::SqlValue;
+use crate::kingdee::record_field;
 
 /// A mapping ready to apply: `Send + Sync`, share it through an `Arc`.
 pub struct CompiledMapping {
@@ -164,15 +165,7 @@ impl CompiledMapping {
     pub fn apply(&self, record: &Map<String, Value>) -> Result<Vec<SqlValue>, MappingError> {
         let mut values = Vec::with_capacity(self.fields.len());
         for field in &self.fields {
-            let value = record
-                .get(&field.name)
-                .or_else(|| {
-                    record
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
-                        .map(|(_, v)| v)
-                })
-                .ok_or_else(|| missing(field))?;
+            let value = record_field(record, &field.name).ok_or_else(|| missing(field))?;
             values.push(value);
         }
         self.eval(&values)
