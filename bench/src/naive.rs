@@ -47,8 +47,9 @@ pub async fn run(
         };
         let records = client.execute_bill_query(&query).await?;
         let short = records.len() < limit;
-        for record in &records {
-            let row = mapping.apply(record)?;
+        let positions = records.positions(&mapping.source_fields());
+        for values in &records.rows {
+            let row = mapping.apply_row(&positions, values)?;
             let mut statement = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
             for value in &row {
                 statement = bind(statement, value);

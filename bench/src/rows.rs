@@ -3,8 +3,9 @@
 //! compiled mapping, held in memory before any timing starts.
 
 use anyhow::Context;
-use k3sync_common::kingdee::{Cursor, Keyset, KingdeeClient};
+use k3sync_common::kingdee::{Keyset, KingdeeClient};
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
+use k3sync_common::record::Cursor;
 use k3sync_common::settings::Settings;
 use k3sync_common::sink::MappedRow;
 use k3sync_producer::derive_field_keys;
@@ -38,11 +39,14 @@ pub async fn fetch_mapped(settings: &Settings) -> anyhow::Result<Vec<MappedRow>>
             .execute_bill_query(&query)
             .await
             .context("reading the reference rows from the mock")?;
-        let Some(last) = records.last() else { break };
-        cursor = keyset.advance(last)?;
+        let Some(last) = records.len().checked_sub(1) else {
+            break;
+        };
+        cursor = keyset.advance(&records, last)?;
         let full = records.len() == job.page_size as usize;
-        for record in &records {
-            rows.push(mapping.apply(record)?);
+        let positions = records.positions(&mapping.source_fields());
+        for values in &records.rows {
+            rows.push(mapping.apply_row(&positions, values)?);
         }
         if !full {
             break;

@@ -129,6 +129,12 @@ pub struct AmqpSettings {
     /// Records carried by one message (1 gives one message per record).
     #[serde(default = "default_records_per_message")]
     pub records_per_message: usize,
+    /// Largest message body, bytes. The producer cuts a page's messages to stay under it; a
+    /// worker dead-letters a larger message undecoded (class `too_large`), so one message cannot
+    /// take a worker's memory. Keep it well under the broker's own `max_message_size`
+    /// (128 MiB on RabbitMQ 3.x, 16 MiB on 4.x).
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -315,6 +321,9 @@ impl Settings {
         if self.amqp.records_per_message == 0 {
             return invalid("amqp.records_per_message", "must be at least 1");
         }
+        if self.amqp.max_message_bytes < 64 * 1024 {
+            return invalid("amqp.max_message_bytes", "must be at least 65536");
+        }
         if self.amqp.retry_tiers_secs.is_empty() || self.amqp.retry_tiers_secs.contains(&0) {
             return invalid(
                 "amqp.retry_tiers_secs",
@@ -420,6 +429,9 @@ fn default_delivery_limit() -> u32 {
 }
 fn default_records_per_message() -> usize {
     100
+}
+fn default_max_message_bytes() -> usize {
+    8 * 1024 * 1024
 }
 fn default_max_connections() -> u32 {
     4

@@ -6,7 +6,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{MySql, Row};
 use uuid::Uuid;
 
-use crate::kingdee::Cursor;
+use crate::record::Cursor;
 use crate::settings::SyncMode;
 
 impl SyncMode {

@@ -1,7 +1,8 @@
 //! The fetch side of a pass: pages Kingdee with a keyset cursor, one page ahead of the
 //! publisher (a channel of one page), so the next request overlaps the current publish.
 
-use k3sync_common::kingdee::{Cursor, Keyset, KingdeeClient, KingdeeError, Rows};
+use k3sync_common::kingdee::{Keyset, KingdeeClient, KingdeeError};
+use k3sync_common::record::{Cursor, Rows};
 use tokio::sync::mpsc;
 
 /// One page of records (rows as Kingdee sends them) and the cursor that follows its last record.
@@ -49,7 +50,7 @@ pub async fn fetch_pages(
             &cursor,
             plan.page_size,
         );
-        let result = match client.execute_bill_query_rows(&query).await {
+        let result = match client.execute_bill_query(&query).await {
             Ok(records) => next_page(&plan, index, records, &cursor),
             Err(source) => Err(source),
         };
@@ -82,7 +83,7 @@ fn next_page(
     cursor: &Cursor,
 ) -> Result<Page, KingdeeError> {
     let cursor_after = match records.len().checked_sub(1) {
-        Some(last) => plan.keyset.advance(&records.row(last))?,
+        Some(last) => plan.keyset.advance(&records, last)?,
         None => cursor.clone(),
     };
     let last = records.len() < plan.page_size as usize;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use k3sync_common::amqp::{self, Publisher, Topology};
+use k3sync_common::dlq::{DeadLetter, error_log};
 use k3sync_common::kingdee::{Keyset, KingdeeClient};
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::settings::{JobSettings, Settings, SyncMode};
@@ -193,35 +194,38 @@ impl Producer {
         };
         let fetcher = tokio::spawn(fetch_pages(self.client.clone(), plan, cursor, tx));
         let _abort_fetcher = AbortOnDrop(fetcher);
+        let topology = Topology::new(&job.name, &self.settings.amqp);
         let batcher = Batcher {
             job: job.name.clone(),
             form_id: job.form_id.clone(),
             run_id: report.run_id,
+            route: topology.work_route(),
             key_field: job.key_field.clone(),
             modified_field: job.modified_field.clone(),
             records_per_message: self.settings.amqp.records_per_message,
+            max_message_bytes: self.settings.amqp.max_message_bytes,
         };
-        let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
+        let queue = topology.work_queue();
         let progress = Progress::new(&job.name);
         while let Some(page) = rx.recv().await {
             let page: Page = page?;
             let max_depth = self.settings.producer.max_queue_depth;
             wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
             let count = page.records.len() as u64;
-            let messages =
-                batcher
-                    .messages(&page.records)
-                    .map_err(|source| PassError::BadRecord {
-                        page: page.index,
-                        source,
-                    })?;
+            let batch = batcher
+                .messages(page.records)
+                .map_err(|source| PassError::BadRecord {
+                    page: page.index,
+                    source,
+                })?;
             self.publisher
-                .publish_confirmed(&messages)
+                .publish_confirmed(&batch.messages)
                 .await
                 .map_err(|source| PassError::Publish {
                     page: page.index,
                     source,
                 })?;
+            self.record_oversized(&job.name, &batch.oversized).await?;
             let open = mode == SyncMode::Full && !page.last;
             state::store_cursor(
                 &self.pool,
@@ -258,6 +262,25 @@ impl Producer {
         }
         // The fetcher only stops without a last page when it was aborted.
         Ok(RunStatus::Cancelled)
+    }
+}
+
+impl Producer {
+    /// Records too large for any message are bad source records: the pass goes on without
+    /// them, and each is logged, counted and recorded in `error_log` (class `too_large`, with its
+    /// key) for `ctl status` and `ctl dlq` to show.
+    async fn record_oversized(&self, job: &str, letters: &[DeadLetter]) -> Result<(), PassError> {
+        if letters.is_empty() {
+            return Ok(());
+        }
+        error_log::insert(&self.pool, job, "producer", letters).await?;
+        for letter in letters {
+            metrics::counter!("k3sync_dead_letters_total", "job" => job.to_owned(), "class" => letter.class.as_str())
+                .increment(1);
+            tracing::error!(job, key = ?letter.key, error = %letter.error,
+                "Source record too large to publish, recorded in error_log");
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The producer against the real broker and database with the mock as Kingdee: what lands on the
 //! queue is exactly what Kingdee holds, through edits, crashes, faults and bad pages.
 
+use k3sync_tests::envelopes::records_of;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -64,7 +65,7 @@ async fn full_sync_puts_every_matching_row_on_the_queue_once_with_its_fields_int
         .map(|r| (r["FMaterialId"].as_i64().unwrap(), r))
         .collect();
     let mut chinese = 0;
-    for record in envelopes.iter().flat_map(|e| &e.records) {
+    for record in envelopes.iter().flat_map(records_of) {
         let truth = by_key[&record.key];
         for (field, value) in &record.record {
             assert_eq!(

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k3sync_common::amqp::{Envelope, EnvelopeRecord};
 use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_producer::Producer;
 use k3sync_tests::chaos::{self, Row, expected, material, publish_raw};
+use k3sync_tests::envelopes::{EnvelopeRecord, envelope_of};
 use k3sync_tests::{TestEnv, wait_for};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -67,7 +67,7 @@ async fn wait_for_count(env: &TestEnv, count: usize, timeout: Duration) {
 }
 
 fn envelope(env: &TestEnv, records: Vec<EnvelopeRecord>) -> Vec<u8> {
-    Envelope::new(env.job(), "BD_MATERIAL", uuid::Uuid::new_v4(), records).to_json()
+    envelope_of(env.job(), records).to_json()
 }
 
 /// Takes every dead letter: (class, error, key of its single record, attempt).
@@ -163,14 +163,18 @@ async fn poison_records_are_dead_lettered_alone_and_the_rest_of_their_batches_co
         b"this is not json".to_vec(),
         br#"{"v":3,"job":"materials","records":[]}"#.to_vec(),
     ];
+    // A record without a field the mapping reads travels in an envelope without that field.
     let mut no_name = material(900_007, "P-7", json!("x"), "2024-05-01T10:00:00.7");
     no_name.record.remove("FSpecification");
+    bodies.push(envelope(&env, vec![no_name]));
     bodies.push(envelope(
         &env,
-        vec![
-            no_name,
-            material(900_008, "P-8", json!("好的八"), "2024-05-01T10:00:00.8"),
-        ],
+        vec![material(
+            900_008,
+            "P-8",
+            json!("好的八"),
+            "2024-05-01T10:00:00.8",
+        )],
     ));
     publish_raw(&env, bodies).await;
     let worker = start_worker(&env, &env.settings);

@@ -3,6 +3,7 @@
 //! demo settings in `config/k3sync.toml` so the tests exercise the configuration users start from.
 
 pub mod chaos;
+pub mod envelopes;
 pub mod proxy;
 
 use std::future::Future;

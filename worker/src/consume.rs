@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::StreamExt;
 use k3sync_common::amqp::{self, Publisher};
+use k3sync_common::backoff::Backoff;
 use lapin::Consumer;
 use lapin::message::Delivery;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
@@ -19,26 +20,26 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::held::Held;
-use crate::process::{BatchOutcome, process_batch};
+use crate::settle::{BatchOutcome, process_batch};
 use crate::setup::JobContext;
 
 /// Runs until `cancel`: consumes, reconnecting as often as needed.
 pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Result<()> {
     let ctx = Arc::new(ctx);
-    const FIRST_DELAY: Duration = Duration::from_millis(500);
-    let mut delay = FIRST_DELAY;
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
         let mut consumed = false;
         let result = session(&ctx, &cancel, &mut consumed).await;
         // A session that got as far as consuming was a success: the next outage starts the
         // backoff afresh instead of inheriting the last one's long delay.
         if consumed {
-            delay = FIRST_DELAY;
+            backoff.reset();
         }
         ctx.readiness.set_broker_up(false);
         match result {
             Ok(()) => return Ok(()),
             Err(error) => {
+                let delay = backoff.next_delay();
                 metrics::counter!("k3sync_reconnects_total", "job" => ctx.job.name.clone())
                     .increment(1);
                 tracing::warn!(job = %ctx.job.name, error = format!("{error:#}"), delay_ms = delay.as_millis() as u64,
@@ -47,7 +48,6 @@ pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Resu
                     () = cancel.cancelled() => return Ok(()),
                     () = tokio::time::sleep(delay) => {}
                 }
-                delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
     }
@@ -183,7 +183,12 @@ async fn consume(
                 if batch.is_empty() {
                     deadline = Instant::now() + flush_every;
                 }
-                let held = Held::new(*delivery, ctx.sink.mapping(), &ctx.fields);
+                let held = Held::new(
+                    *delivery,
+                    ctx.sink.mapping(),
+                    &ctx.fields,
+                    ctx.amqp.max_message_bytes,
+                );
                 records += held.records();
                 batch.push(held);
                 // Decoding and mapping a message takes ~0.5 ms of CPU, and the deliveries of the

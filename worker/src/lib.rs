@@ -3,12 +3,21 @@
 //! retry tier or the dead-letter queue).
 
 mod consume;
-mod dead_letter;
 mod held;
-mod process;
+mod plan;
+mod settle;
 mod setup;
+mod write;
 
 pub use consume::run_job;
-pub use dead_letter::worker_id;
-pub use process::{BatchOutcome, process_batch};
+pub use settle::{BatchOutcome, process_batch};
 pub use setup::{JobContext, prepare};
+
+/// `host-pid`: which worker process did it (for `x-k3sync-worker` and `error_log.worker`).
+pub fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "worker".into());
+    format!("{host}-{}", std::process::id())
+}

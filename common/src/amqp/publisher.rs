@@ -5,6 +5,8 @@ use lapin::options::BasicPublishOptions;
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
 
+use super::topology::Route;
+
 /// A message ready to publish.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
@@ -13,6 +15,18 @@ pub struct Outgoing {
     pub message_id: String,
     pub headers: FieldTable,
     pub body: Vec<u8>,
+}
+
+impl Outgoing {
+    pub fn new(route: Route, message_id: String, headers: FieldTable, body: Vec<u8>) -> Self {
+        Self {
+            exchange: route.exchange,
+            routing_key: route.routing_key,
+            message_id,
+            headers,
+            body,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

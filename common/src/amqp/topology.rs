@@ -12,6 +12,13 @@ pub const EXCHANGE: &str = "k3sync";
 /// The dead-letter exchange: routing key = job name.
 pub const DEAD_LETTER_EXCHANGE: &str = "k3sync.dlx";
 
+/// An exchange and a routing key: where a message is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub exchange: String,
+    pub routing_key: String,
+}
+
 /// The names of one job's queues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
@@ -48,6 +55,31 @@ impl Topology {
     /// The dead queue `k3sync.<job>.dead`.
     pub fn dead_queue(&self) -> String {
         format!("{EXCHANGE}.{}.dead", self.job)
+    }
+
+    /// Where a message for the work queue goes: the work exchange, by job.
+    pub fn work_route(&self) -> Route {
+        Route {
+            exchange: EXCHANGE.to_owned(),
+            routing_key: self.job.clone(),
+        }
+    }
+
+    /// Where a retry for tier `tier` (1-based) goes: the default exchange routes by queue name
+    /// straight into the tier, whose TTL sends it back to the work exchange.
+    pub fn retry_route(&self, tier: usize) -> Route {
+        Route {
+            exchange: String::new(),
+            routing_key: self.retry_queue(tier),
+        }
+    }
+
+    /// Where a dead letter goes: the dead-letter exchange, by job.
+    pub fn dead_route(&self) -> Route {
+        Route {
+            exchange: DEAD_LETTER_EXCHANGE.to_owned(),
+            routing_key: self.job.clone(),
+        }
     }
 
     /// Every queue of the job, work queue first, dead queue last.

@@ -16,10 +16,11 @@ use tokio::sync::{Mutex, Semaphore};
 use tracing::{debug, info, warn};
 
 use super::error::{ErrorClass, Exchange, KingdeeError, classify};
-use super::query::{BillQuery, EXECUTE_BILL_QUERY, Record, Rows};
+use super::query::{BillQuery, EXECUTE_BILL_QUERY};
 use super::retry::RetryPolicy;
 use super::session::{Session, SessionStore, VALIDATE_USER, login_body, login_session_id};
 use super::sign::Signer;
+use crate::record::Rows;
 use crate::settings::{AuthMode, KingdeeSettings};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,16 +132,9 @@ impl KingdeeClient {
 
     /// One ExecuteBillQuery page with rate limiting, in-flight cap, session handling, and
     /// retries per [`KingdeeError::class`]: transient errors with backoff, a refused session
-    /// once with a fresh one, nothing else.
-    pub async fn execute_bill_query(&self, query: &BillQuery) -> Result<Vec<Record>, KingdeeError> {
-        self.execute_bill_query_rows(query)
-            .await
-            .map(Rows::into_records)
-    }
-
-    /// [`KingdeeClient::execute_bill_query`] with the rows kept as Kingdee sends them (arrays in
-    /// FieldKeys order): the producer's hot path, no map per row.
-    pub async fn execute_bill_query_rows(&self, query: &BillQuery) -> Result<Rows, KingdeeError> {
+    /// once with a fresh one, nothing else. Rows stay as Kingdee sends them (arrays in FieldKeys
+    /// order): no map per row.
+    pub async fn execute_bill_query(&self, query: &BillQuery) -> Result<Rows, KingdeeError> {
         let call = Call {
             query,
             body: query.body(),

@@ -164,7 +164,10 @@ async fn signed_query_reaches_the_service_with_sdk_headers_and_then_sends_the_se
     client.execute_bill_query(&query()).await.unwrap();
 
     assert_eq!(records.len(), 2);
-    assert_eq!(records[1]["FNumber"], "1.01.0002");
+    assert_eq!(
+        records.value(1, "FNumber"),
+        Some(&serde_json::json!("1.01.0002"))
+    );
     let seen = server.seen.lock().unwrap();
     assert_eq!(
         seen[0].path,

@@ -2,24 +2,9 @@
 //! fields, instead of an offset. A row edited while a run pages moves behind the cursor and is
 //! still read; with offsets it could be skipped.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
 use super::error::KingdeeError;
-use super::query::{BillQuery, FieldSource};
-
-/// Where paging resumes; stored in `sync_state` after every confirmed page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Cursor {
-    /// Nothing read yet: every row matching the job's filter.
-    Start,
-    /// After this key (full mode).
-    Key { key: i64 },
-    /// After this (time, key) pair. `at` is kept exactly as Kingdee returned it
-    /// (`2024-03-12T09:32:21.125`) so the equality tie-break matches to the last digit.
-    Timed { at: String, key: i64 },
-}
+use super::query::BillQuery;
+use crate::record::{Cursor, Rows, parse_key, version_text};
 
 /// The cursor fields of a paging mode: the key alone (full), or a time field then the key
 /// (incremental: `FModifyDate`; new: `FCreateDate`).
@@ -88,16 +73,26 @@ impl Keyset {
         }
     }
 
-    /// The cursor after `last`, the last record of a page.
-    pub fn advance(&self, last: &impl FieldSource) -> Result<Cursor, KingdeeError> {
-        let key = integer_field(last, &self.key_field)?;
-        match &self.time_field {
-            None => Ok(Cursor::Key { key }),
-            Some(time) => Ok(Cursor::Timed {
-                at: time_field(last, time)?,
-                key,
-            }),
-        }
+    /// The cursor after row `last` of a page (its last row).
+    pub fn advance(&self, rows: &Rows, last: usize) -> Result<Cursor, KingdeeError> {
+        let field = |name: &str| rows.value(last, name);
+        let key = match field(&self.key_field) {
+            None => return Err(cursor_error(&self.key_field, "is missing")),
+            Some(value) => parse_key(value)
+                .ok_or_else(|| cursor_error(&self.key_field, "is not an integer"))?,
+        };
+        let Some(time) = &self.time_field else {
+            return Ok(Cursor::Key { key });
+        };
+        let at = match field(time) {
+            None => return Err(cursor_error(time, "is missing")),
+            Some(value) => version_text(value)
+                .ok_or_else(|| cursor_error(time, "is not a date-time string"))?,
+        };
+        Ok(Cursor::Timed {
+            at: at.to_owned(),
+            key,
+        })
     }
 
     /// The next page after `cursor`: `field_keys` plus any missing cursor field, the cursor's
@@ -134,34 +129,6 @@ fn time_literal(at: &str) -> String {
     format!("'{}'", at.replacen('T', " ", 1).replace('\'', "''"))
 }
 
-/// A key sent as a JSON number or as a numeric string.
-fn integer_field(record: &impl FieldSource, field: &str) -> Result<i64, KingdeeError> {
-    let problem = match record.field(field) {
-        None => "is missing",
-        Some(Value::Number(n)) => {
-            return n
-                .as_i64()
-                .ok_or_else(|| cursor_error(field, "is not an integer"));
-        }
-        Some(Value::String(s)) => {
-            return s
-                .trim()
-                .parse()
-                .map_err(|_| cursor_error(field, "is not an integer"));
-        }
-        Some(_) => "is not an integer",
-    };
-    Err(cursor_error(field, problem))
-}
-
-fn time_field(record: &impl FieldSource, field: &str) -> Result<String, KingdeeError> {
-    match record.field(field) {
-        None => Err(cursor_error(field, "is missing")),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(_) => Err(cursor_error(field, "is not a date-time string")),
-    }
-}
-
 fn cursor_error(field: &str, problem: &'static str) -> KingdeeError {
     KingdeeError::Cursor {
         field: field.to_owned(),
@@ -174,10 +141,17 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::kingdee::{ErrorClass, Record};
+    use serde_json::Value;
 
-    fn record(value: Value) -> Record {
-        value.as_object().cloned().unwrap()
+    use crate::kingdee::ErrorClass;
+
+    /// A page of one row with the fields of `value`'s object.
+    fn record(value: Value) -> Rows {
+        let object = value.as_object().cloned().unwrap();
+        Rows {
+            fields: object.keys().cloned().collect(),
+            rows: vec![object.values().cloned().collect()],
+        }
     }
 
     fn timed(at: &str, key: i64) -> Cursor {
@@ -252,17 +226,17 @@ mod tests {
         let last =
             record(json!({"FMaterialId": 100_002, "FModifyDate": "2024-03-12T09:32:21.125"}));
         assert_eq!(
-            by_time.advance(&last).unwrap(),
+            by_time.advance(&last, 0).unwrap(),
             timed("2024-03-12T09:32:21.125", 100_002)
         );
         let last = record(json!({"FMaterialId": " 100003", "FModifyDate": "2024-03-12T09:32:21"}));
         assert_eq!(
-            by_time.advance(&last).unwrap(),
+            by_time.advance(&last, 0).unwrap(),
             timed("2024-03-12T09:32:21", 100_003)
         );
         let last = record(json!({"FMaterialId": "42"}));
         assert_eq!(
-            Keyset::by_key("FMaterialId").advance(&last).unwrap(),
+            Keyset::by_key("FMaterialId").advance(&last, 0).unwrap(),
             Cursor::Key { key: 42 }
         );
     }
@@ -286,7 +260,7 @@ mod tests {
                 "FModifyDate",
             ),
         ] {
-            let err = by_time.advance(&record(value)).unwrap_err();
+            let err = by_time.advance(&record(value), 0).unwrap_err();
             assert!(err.to_string().contains(&format!("`{field}`")), "{err}");
             assert_eq!(err.class(), ErrorClass::Malformed);
         }

@@ -14,5 +14,5 @@ mod client_tests;
 
 pub use client::{KingdeeClient, install_crypto_provider};
 pub use error::{ErrorClass, KingdeeError};
-pub use keyset::{Cursor, Keyset};
-pub use query::{BillQuery, FieldSource, Record, RowRef, Rows, record_field};
+pub use keyset::Keyset;
+pub use query::BillQuery;

@@ -1,87 +1,10 @@
 //! One ExecuteBillQuery page (kingdee-webapi.md §4): the request body the producer sends and the
-//! rows that come back, kept as arrays in FieldKeys order ([`Rows`], the producer's hot path) or
-//! turned into records keyed by field ([`Record`]).
+//! rows that come back, kept as arrays in FieldKeys order ([`Rows`]).
 
-use std::sync::Arc;
-
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::error::KingdeeError;
-
-/// One row, keyed by the FieldKeys strings exactly as requested, in FieldKeys order.
-pub type Record = Map<String, Value>;
-
-/// A record's field by name: the exact spelling first, else the first key that matches ignoring
-/// case (Kingdee matches FieldKeys ignoring case).
-pub fn record_field<'a>(record: &'a Record, name: &str) -> Option<&'a Value> {
-    record.get(name).or_else(|| {
-        record
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
-/// A page as Kingdee sends it: each row an array of values in FieldKeys order, every row checked
-/// to have one value per field. No map is built per row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rows {
-    /// The FieldKeys strings exactly as requested.
-    pub fields: Arc<[String]>,
-    pub rows: Vec<Vec<Value>>,
-}
-
-impl Rows {
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Row `index` with its field names.
-    pub fn row(&self, index: usize) -> RowRef<'_> {
-        RowRef {
-            fields: &self.fields,
-            values: &self.rows[index],
-        }
-    }
-
-    /// Each row as a record keyed by field (for callers that look fields up by name a lot).
-    pub fn into_records(self) -> Vec<Record> {
-        let fields = self.fields;
-        self.rows
-            .into_iter()
-            .map(|values| fields.iter().cloned().zip(values).collect())
-            .collect()
-    }
-}
-
-/// One row of [`Rows`]: values with the names of their fields.
-#[derive(Debug, Clone, Copy)]
-pub struct RowRef<'a> {
-    pub fields: &'a [String],
-    pub values: &'a [Value],
-}
-
-/// Looks up a field of a row by its FieldKeys string (exact spelling).
-pub trait FieldSource {
-    fn field(&self, name: &str) -> Option<&Value>;
-}
-
-impl FieldSource for Record {
-    fn field(&self, name: &str) -> Option<&Value> {
-        self.get(name)
-    }
-}
-
-impl FieldSource for RowRef<'_> {
-    fn field(&self, name: &str) -> Option<&Value> {
-        let position = self.fields.iter().position(|f| f == name)?;
-        self.values.get(position)
-    }
-}
+use crate::record::Rows;
 
 /// Service name of ExecuteBillQuery, appended to the server URL.
 pub(crate) const EXECUTE_BILL_QUERY: &str =
@@ -166,15 +89,21 @@ impl BillQuery {
             })
             .collect::<Result<_, _>>()?;
         Ok(Rows {
-            fields: self.field_keys.clone().into(),
+            fields: self.field_keys.clone(),
             rows,
         })
     }
 
     /// The rows of a successful answer as records keyed by field.
     #[cfg(test)]
-    fn records(&self, answer: Value) -> Result<Vec<Record>, KingdeeError> {
-        self.rows(answer).map(Rows::into_records)
+    fn records(&self, answer: Value) -> Result<Vec<crate::record::Record>, KingdeeError> {
+        let rows = self.rows(answer)?;
+        let fields = rows.fields;
+        Ok(rows
+            .rows
+            .into_iter()
+            .map(|values| fields.iter().cloned().zip(values).collect())
+            .collect())
     }
 }
 

@@ -13,7 +13,7 @@ use super::node::Node;
 use super::parse::parse_expression;
 use super::spec::MappingSpec;
 use super::value::SqlValue;
-use crate::kingdee::record_field;
+use crate::record::record_field;
 
 /// A mapping ready to apply: `Send + Sync`, share it through an `Arc`.
 pub struct CompiledMapping {
@@ -171,17 +171,27 @@ impl CompiledMapping {
         self.eval(&values)
     }
 
-    /// [`CompiledMapping::apply`] on a record's values already picked out in
-    /// [`CompiledMapping::source_fields`] order (`None`: the record lacks the field).
-    pub fn apply_values(&self, record: &[Option<Value>]) -> Result<Vec<SqlValue>, MappingError> {
-        let mut values = Vec::with_capacity(self.fields.len());
+    /// [`CompiledMapping::apply`] on a record as an array of values: `positions[i]` is where
+    /// [`CompiledMapping::source_fields`]`[i]` sits in `values` (worked out once per message by
+    /// `Envelope::positions`), `None` where the record lacks it.
+    pub fn apply_row(
+        &self,
+        positions: &[Option<usize>],
+        values: &[Value],
+    ) -> Result<Vec<SqlValue>, MappingError> {
+        let mut picked = Vec::with_capacity(self.fields.len());
         for (i, field) in self.fields.iter().enumerate() {
-            match record.get(i) {
-                Some(Some(value)) => values.push(value),
-                _ => return Err(missing(field)),
+            match positions
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|p| values.get(p))
+            {
+                Some(value) => picked.push(value),
+                None => return Err(missing(field)),
             }
         }
-        self.eval(&values)
+        self.eval(&picked)
     }
 
     fn eval(&self, values: &[&Value]) -> Result<Vec<SqlValue>, MappingError> {

@@ -1,85 +1,11 @@
-//! Text → typed conversions behind the mapping functions (`datetime`, `date_format`, `to_int`,
-//! `to_decimal`): hand-written byte parsers, because they run once per record per column.
+//! Text → number conversions behind the mapping functions (`to_int`, `to_decimal`): hand-written
+//! byte parsers, because they run once per record per column. Dates are read by
+//! [`crate::record::parse_datetime`].
 
 use std::num::ParseIntError;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
-
 /// Largest decimal exponent accepted (`1e300` becomes 301 digits; more is a mistake, not data).
 const MAX_EXPONENT: i64 = 1000;
-
-/// Parses the date shapes Kingdee sends: `2024-03-12T09:32:21.125` (ExecuteBillQuery),
-/// `2024-03-12 09:32:21[.fff]`, `2024-03-12` (midnight), and the .NET form of older APIs,
-/// `/Date(1710207141125+0800)/` (milliseconds since the epoch, shown in the given offset).
-/// Surrounding whitespace is ignored.
-pub(super) fn parse_kingdee_datetime(text: &str) -> Option<NaiveDateTime> {
-    let text = text.trim();
-    if let Some(inner) = text
-        .strip_prefix("/Date(")
-        .and_then(|t| t.strip_suffix(")/"))
-    {
-        return parse_dotnet_date(inner);
-    }
-    let b = text.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let date = NaiveDate::from_ymd_opt(
-        i32::try_from(digits(&b[0..4])?).ok()?,
-        digits(&b[5..7])?,
-        digits(&b[8..10])?,
-    )?;
-    if b.len() == 10 {
-        return date.and_hms_opt(0, 0, 0);
-    }
-    if b.len() < 19 || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    let nanos = match &b[19..] {
-        [] => 0,
-        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            digits(fraction)? * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
-        }
-        _ => return None,
-    };
-    date.and_hms_nano_opt(hour, minute, second, nanos)
-}
-
-/// `1710207141125+0800` → the UTC instant shifted by the offset; no offset means UTC.
-fn parse_dotnet_date(inner: &str) -> Option<NaiveDateTime> {
-    let split = inner
-        .rfind(['+', '-'])
-        .filter(|&i| i > 0)
-        .unwrap_or(inner.len());
-    let (millis, offset) = inner.split_at(split);
-    let utc = DateTime::from_timestamp_millis(millis.parse().ok()?)?.naive_utc();
-    if offset.is_empty() {
-        return Some(utc);
-    }
-    let (sign, hhmm) = offset.split_at(1);
-    let hhmm = hhmm.as_bytes();
-    if hhmm.len() != 4 {
-        return None;
-    }
-    let minutes = i64::from(digits(&hhmm[0..2])? * 60 + digits(&hhmm[2..4])?);
-    let minutes = if sign == "-" { -minutes } else { minutes };
-    utc.checked_add_signed(Duration::minutes(minutes))
-}
-
-/// ASCII digits only (no sign, no spaces) as a number; `None` for anything else.
-fn digits(bytes: &[u8]) -> Option<u32> {
-    if bytes.is_empty() || bytes.len() > 9 {
-        return None;
-    }
-    bytes.iter().try_fold(0u32, |acc, b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
-}
 
 /// An integer from text: surrounding whitespace is ignored and a zero fraction (`"4.000"`, as
 /// Kingdee writes quantities) is accepted; `"4.2"` is not an integer.

@@ -6,10 +6,10 @@ use k3sync_common::settings::Settings;
 use lapin::Connection;
 
 use super::connect;
-use super::error_log::{self, Failure};
 use super::letter::Letter;
 use super::select::Selection;
 use super::walk::Walk;
+use k3sync_common::dlq::error_log::{self, Failure};
 
 /// The selected letters, in queue order, job by job.
 pub async fn list(settings: &Settings, selection: &Selection) -> anyhow::Result<Vec<Letter>> {

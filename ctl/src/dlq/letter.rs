@@ -3,16 +3,16 @@
 //! from RabbitMQ's `x-death` / `x-first-death-reason` headers.
 
 use chrono::{DateTime, Utc};
-use k3sync_common::amqp::{Envelope, headers};
+use k3sync_common::amqp::Envelope;
+use k3sync_common::dlq::headers::{integer, text};
+use k3sync_common::dlq::{DeadClass, Headers};
 use lapin::message::Delivery;
 use lapin::types::{AMQPValue, FieldTable};
 use serde::Serialize;
 use serde_json::Value;
 
 /// Class of a letter the broker dead-lettered because it was redelivered too often.
-pub const DELIVERY_LIMIT: &str = "delivery_limit";
-/// Class of a letter that carries neither our headers nor the broker's.
-pub const UNKNOWN: &str = "unknown";
+pub const DELIVERY_LIMIT: &str = DeadClass::DeliveryLimit.as_str();
 
 /// A dead letter, parsed once when it is taken off the queue.
 #[derive(Debug, Clone, Serialize)]
@@ -45,18 +45,26 @@ pub struct Letter {
 impl Letter {
     pub fn from_delivery(job: &str, position: usize, delivery: &Delivery) -> Self {
         let headers = delivery.properties.headers().clone().unwrap_or_default();
+        let ours = Headers::from_table(&headers);
         let death = first_death(&headers);
-        let class = text(&headers, headers::ERROR_CLASS)
+        let class = ours
+            .class
+            .clone()
             .or_else(|| text(&headers, "x-first-death-reason"))
             .or_else(|| death.and_then(|d| text(d, "reason")))
-            .unwrap_or_else(|| UNKNOWN.to_owned());
-        let failed_at = text(&headers, headers::FAILED_AT)
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .unwrap_or_else(|| DeadClass::Unknown.as_str().to_owned());
+        let failed_at = ours
+            .failed_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .or_else(|| death.and_then(death_time));
         let keys = Envelope::from_json(&delivery.data)
             .map(|e| e.records.iter().map(|r| r.key).collect())
             .unwrap_or_default();
+        let attempt = headers
+            .contains_key(k3sync_common::dlq::names::ATTEMPT)
+            .then_some(i64::from(ours.attempt));
         Self {
             job: job.to_owned(),
             position,
@@ -66,19 +74,18 @@ impl Letter {
                 .as_ref()
                 .map(|m| m.to_string()),
             class,
-            error: text(&headers, headers::ERROR),
+            error: ours.error,
             keys,
-            attempt: integer(&headers, headers::ATTEMPT),
+            attempt,
             failed_at,
-            worker: text(&headers, headers::WORKER),
-            run: text(&headers, headers::RUN),
+            worker: ours.worker,
+            run: ours.run,
             deaths: death.and_then(|d| integer(d, "count")),
             body: delivery.data.clone(),
             headers,
         }
     }
 
-    /// Seconds since it failed, when known.
     pub fn age_secs(&self, now: DateTime<Utc>) -> Option<f64> {
         self.failed_at
             .map(|t| (now - t).num_milliseconds() as f64 / 1000.0)
@@ -115,33 +122,10 @@ fn death_time(death: &FieldTable) -> Option<DateTime<Utc>> {
     }
 }
 
-/// A text header (long or short string).
-pub fn text(table: &FieldTable, name: &str) -> Option<String> {
-    match table.inner().get(name)? {
-        AMQPValue::LongString(s) => Some(s.to_string()),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-/// An integer header of any width (or a number written as text).
-pub fn integer(table: &FieldTable, name: &str) -> Option<i64> {
-    match table.inner().get(name)? {
-        AMQPValue::ShortShortInt(n) => Some((*n).into()),
-        AMQPValue::ShortShortUInt(n) => Some((*n).into()),
-        AMQPValue::ShortInt(n) => Some((*n).into()),
-        AMQPValue::ShortUInt(n) => Some((*n).into()),
-        AMQPValue::LongInt(n) => Some((*n).into()),
-        AMQPValue::LongUInt(n) => Some((*n).into()),
-        AMQPValue::LongLongInt(n) => Some(*n),
-        AMQPValue::LongString(s) => s.to_string().parse().ok(),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k3sync_common::dlq::names;
     use lapin::BasicProperties;
     use lapin::types::FieldArray;
 
@@ -161,15 +145,15 @@ mod tests {
     #[test]
     fn a_worker_letter_is_read_from_our_headers() {
         let mut h = FieldTable::default();
-        h.insert(headers::ERROR_CLASS.into(), long("data"));
+        h.insert(names::ERROR_CLASS.into(), long("data"));
         h.insert(
-            headers::ERROR.into(),
+            names::ERROR.into(),
             long("22001: Data too long for column 'code' at row 1"),
         );
-        h.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(2));
-        h.insert(headers::FAILED_AT.into(), long("2024-03-12T09:32:21.125Z"));
-        h.insert(headers::WORKER.into(), long("host-42"));
-        let body = br#"{"v":1,"job":"j","form_id":"BD_MATERIAL","run_id":"6f1c5b7e-1d7a-4c1e-9a43-2d7c8f0b9e11","records":[{"key":7,"modified":"2024-01-01T00:00:00","record":{"FNumber":"x"}}]}"#;
+        h.insert(names::ATTEMPT.into(), AMQPValue::LongLongInt(2));
+        h.insert(names::FAILED_AT.into(), long("2024-03-12T09:32:21.125Z"));
+        h.insert(names::WORKER.into(), long("host-42"));
+        let body = br#"{"v":2,"job":"j","form_id":"BD_MATERIAL","run_id":"6f1c5b7e-1d7a-4c1e-9a43-2d7c8f0b9e11","fields":["FNumber"],"records":[{"key":7,"modified":"2024-01-01T00:00:00","values":["x"]}]}"#;
         let letter = Letter::from_delivery("j", 3, &delivery(h, body));
         assert_eq!(letter.class, "data");
         assert_eq!(letter.keys, vec![7]);
@@ -206,7 +190,7 @@ mod tests {
     #[test]
     fn a_letter_without_any_headers_is_unknown() {
         let letter = Letter::from_delivery("j", 0, &delivery(FieldTable::default(), b"{}"));
-        assert_eq!(letter.class, UNKNOWN);
+        assert_eq!(letter.class, "unknown");
         assert_eq!(letter.failed_at, None);
     }
 }

@@ -4,7 +4,6 @@
 
 mod act;
 mod browse;
-mod error_log;
 mod letter;
 mod purge;
 mod render;
@@ -15,7 +14,7 @@ mod walk;
 
 pub use act::Pace;
 pub use browse::{Shown, list, show};
-pub use error_log::{Failure, Resolution};
+pub use k3sync_common::dlq::error_log::{Failure, Resolution};
 pub use letter::{DELIVERY_LIMIT, Letter};
 pub use purge::purge;
 pub use render::{render_letters, render_list, render_show};

@@ -7,10 +7,10 @@ use sqlx::MySqlPool;
 
 use super::act::{Action, Pace, act};
 use super::connect;
-use super::error_log::{self, Resolution};
 use super::letter::Letter;
 use super::select::Selection;
 use super::summary::Summary;
+use k3sync_common::dlq::error_log::{self, Resolution};
 
 /// Acks in chunks of this many letters, each chunk after its `error_log` rows are marked.
 const CHUNK: usize = 100;
@@ -39,9 +39,14 @@ impl Action for Purge {
     }
 
     async fn apply(&mut self, job: &str, letters: &[Letter]) -> anyhow::Result<()> {
-        error_log::mark(&self.pool, job, letters, Resolution::Purged)
-            .await
-            .context("cannot mark error_log rows purged")?;
+        error_log::mark(
+            &self.pool,
+            job,
+            letters.iter().filter_map(|l| l.id.as_deref()),
+            Resolution::Purged,
+        )
+        .await
+        .context("cannot mark error_log rows purged")?;
         Ok(())
     }
 }

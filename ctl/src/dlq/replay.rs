@@ -6,14 +6,14 @@
 
 use anyhow::Context;
 use k3sync_common::amqp::topology::EXCHANGE;
-use k3sync_common::amqp::{self, Envelope, Outgoing, Publisher, headers};
+use k3sync_common::amqp::{self, Envelope, Outgoing, Publisher, Route};
+use k3sync_common::dlq::Headers;
+use k3sync_common::dlq::error_log::{self, Resolution};
 use k3sync_common::settings::Settings;
-use lapin::types::{AMQPValue, FieldTable};
 use sqlx::MySqlPool;
 
 use super::act::{Action, Pace, act};
 use super::connect;
-use super::error_log::{self, Resolution};
 use super::letter::Letter;
 use super::select::Selection;
 use super::summary::Summary;
@@ -95,59 +95,42 @@ impl Action for Replay {
             .publish_confirmed(&messages)
             .await
             .context("the broker did not confirm a replay; its letters stay in the dead queue")?;
-        error_log::mark(&self.pool, job, letters, Resolution::Replayed)
-            .await
-            .context("cannot mark error_log rows replayed")?;
+        error_log::mark(
+            &self.pool,
+            job,
+            letters.iter().filter_map(|l| l.id.as_deref()),
+            Resolution::Replayed,
+        )
+        .await
+        .context("cannot mark error_log rows replayed")?;
         Ok(())
     }
 }
 
 /// The message a letter is replayed as: same body and id, our headers without the failure.
+/// The letter as a fresh message of `job`'s work queue: the same body and id, the job and run
+/// kept, the attempts and the failure forgotten ([`Headers::replayed`]).
 pub fn replay_message(letter: &Letter, job: &str) -> Outgoing {
-    let mut table = FieldTable::default();
-    for (name, value) in letter.headers.inner() {
-        if keeps(name.as_str()) {
-            table.insert(name.clone(), value.clone());
-        }
-    }
-    table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(0));
-    if !table.contains_key(headers::JOB) {
-        table.insert(headers::JOB.into(), AMQPValue::LongString(job.into()));
-    }
+    let mut headers = Headers::from_table(&letter.headers).replayed();
+    headers.job.get_or_insert_with(|| job.to_owned());
     let message_id = letter.id.clone().unwrap_or_else(|| {
         Envelope::from_json(&letter.body)
             .map(|e| e.message_id())
             .unwrap_or_else(|_| uuid::Uuid::new_v4())
             .to_string()
     });
-    Outgoing {
+    let route = Route {
         exchange: EXCHANGE.to_owned(),
         routing_key: job.to_owned(),
-        message_id,
-        headers: table,
-        body: letter.body.clone(),
-    }
-}
-
-/// Headers a replay carries on: everything but the failure (ours and the broker's).
-fn keeps(name: &str) -> bool {
-    let failure = [
-        headers::ERROR_CLASS,
-        headers::ERROR,
-        headers::FAILED_AT,
-        headers::WORKER,
-        headers::ATTEMPT,
-        "x-death",
-        "x-delivery-count",
-    ];
-    !failure.contains(&name)
-        && !name.starts_with("x-first-death-")
-        && !name.starts_with("x-last-death-")
+    };
+    Outgoing::new(route, message_id, headers.to_table(), letter.body.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k3sync_common::dlq::names as headers;
+    use lapin::types::{AMQPValue, FieldTable};
 
     #[test]
     fn a_replay_resets_the_attempt_and_drops_the_failure_but_keeps_body_id_and_run() {

@@ -2,6 +2,7 @@
 //! parsed from the command line once ("parse, don't validate").
 
 use chrono::{DateTime, Duration, Utc};
+use k3sync_common::dlq::{DeadClass, UnknownClass};
 use k3sync_common::settings::{Settings, SettingsError};
 
 use super::letter::Letter;
@@ -12,7 +13,7 @@ use crate::cli::SelectArgs;
 pub struct Selection {
     /// Dead queues to walk, in this order (never empty after [`Selection::from_args`]).
     pub jobs: Vec<String>,
-    pub classes: Vec<String>,
+    pub classes: Vec<DeadClass>,
     pub keys: Vec<i64>,
     /// Letters that failed at or after this time (letters without a time never match).
     pub since: Option<DateTime<Utc>>,
@@ -24,6 +25,8 @@ pub struct Selection {
 pub enum SelectionError {
     #[error(transparent)]
     Job(#[from] SettingsError),
+    #[error("--class: {0}")]
+    Class(#[from] UnknownClass),
     #[error(
         "--since `{0}` is neither an RFC 3339 time (2024-03-12T09:00:00Z) nor an age like 90s, 30m, 1h, 2d, 1w or 1h30m"
     )]
@@ -51,7 +54,11 @@ impl Selection {
             .transpose()?;
         Ok(Self {
             jobs,
-            classes: args.classes.clone(),
+            classes: args
+                .classes
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<_, _>>()?,
             keys: args.keys.clone(),
             since,
             limit: args.limit,
@@ -59,7 +66,7 @@ impl Selection {
     }
 
     pub fn matches(&self, letter: &Letter) -> bool {
-        (self.classes.is_empty() || self.classes.iter().any(|c| c == &letter.class))
+        (self.classes.is_empty() || self.classes.iter().any(|c| c.as_str() == letter.class))
             && (self.keys.is_empty() || letter.keys.iter().any(|k| self.keys.contains(k)))
             && self
                 .since
@@ -156,7 +163,7 @@ mod tests {
     fn every_given_condition_must_hold() {
         let s = Selection {
             jobs: vec!["j".into()],
-            classes: vec!["data".into()],
+            classes: vec![DeadClass::Data],
             keys: vec![7],
             since: Some(parse_since("1h", now()).unwrap()),
             limit: None,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use chrono::Utc;
 use k3sync_common::amqp::{self, Topology};
+use k3sync_common::dlq::error_log;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::settings::{JobSettings, Settings};
 use lapin::Connection;
@@ -114,7 +115,7 @@ impl<'s> StatusSource<'s> {
         status: &mut JobStatus,
     ) -> Result<(), sqlx::Error> {
         status.runs = database::runs(&self.pool, &job.name, options.runs).await?;
-        status.unresolved_dead_letters = Some(database::unresolved(&self.pool, &job.name).await?);
+        status.unresolved_dead_letters = Some(error_log::unresolved(&self.pool, &job.name).await?);
         if let Some(Ok((table, version))) = self.targets.get(&job.name) {
             status.target.table = Some(table.clone());
             match database::target(&self.pool, table, version).await {

@@ -1,7 +1,5 @@
-//! What `ctl status` reads from MySQL: the latest `sync_runs`, the target table's size and
-//! newest version, and the unresolved `error_log` rows by class.
-
-use std::collections::BTreeMap;
+//! What `ctl status` reads from MySQL: the latest `sync_runs` and the target table's size and
+//! newest version (the unresolved `error_log` rows come from `k3sync_common::dlq::error_log`).
 
 use chrono::DateTime;
 use sqlx::MySqlPool;
@@ -78,16 +76,4 @@ pub async fn target(
         newest: newest.map(|n| n.replacen(' ', "T", 1)),
         age_secs: micros.map(|m| m as f64 / 1e6),
     })
-}
-
-/// `error_log` rows of `job` neither replayed nor purged, by class.
-pub async fn unresolved(pool: &MySqlPool, job: &str) -> Result<BTreeMap<String, i64>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT class, COUNT(*) FROM error_log \
-         WHERE job = ? AND replayed_at IS NULL AND purged_at IS NULL GROUP BY class",
-    )
-    .bind(job)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().collect())
 }

@@ -4,6 +4,7 @@
 //! answer stops the pass with a named error (exit 1, never a crash) and publishes nothing; a good
 //! one is published as it came.
 
+use k3sync_tests::envelopes::records_of;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -198,7 +199,7 @@ async fn run_case(
             }
         }
         KingdeeExpect::Published(want) => {
-            let got: Vec<_> = published.iter().flat_map(|e| &e.records).collect();
+            let got: Vec<_> = published.iter().flat_map(records_of).collect();
             if code != 0 {
                 Some(format!("exit code {code}: {last}"))
             } else if got.len() != want.len() {

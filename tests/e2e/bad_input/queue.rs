@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k3sync_common::amqp::{Envelope, EnvelopeRecord};
+use k3sync_common::amqp::Envelope;
 use k3sync_tests::TestEnv;
 use k3sync_tests::chaos::{
     COLUMNS, DeadLetter, QueueWatch, Row, Workers, drain_dead, envelope, poll, publish_raw,
     remove_logs, table,
 };
+use k3sync_tests::envelopes::EnvelopeRecord;
 use serde_json::{Value, json};
 
 use super::queue_cases::{Case, Expect, load_cases, standard};

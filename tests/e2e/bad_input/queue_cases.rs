@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use k3sync_common::amqp::EnvelopeRecord;
 use k3sync_tests::chaos::{envelope, material};
+use k3sync_tests::envelopes::EnvelopeRecord;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -66,11 +66,18 @@ pub(super) fn standard(key: i64) -> EnvelopeRecord {
 }
 
 /// Expands the corpus placeholders: `"$KEY"` (the key as a number), `"$RECORD"` (the standard
-/// record), `$KEY_TEXT` and `$JOB` inside text, `{"$repeat": [text, times]}`.
+/// record), `"$FIELDS"` and `"$VALUES"` (its field names and values, for an envelope written
+/// out by hand), `$KEY_TEXT` and `$JOB` inside text, `{"$repeat": [text, times]}`.
 fn expand(value: &Value, key: i64, job: &str) -> Value {
     match value {
         Value::String(s) if s == "$KEY" => json!(key),
         Value::String(s) if s == "$RECORD" => Value::Object(standard(key).record),
+        Value::String(s) if s == "$FIELDS" => {
+            json!(standard(key).record.keys().collect::<Vec<_>>())
+        }
+        Value::String(s) if s == "$VALUES" => {
+            json!(standard(key).record.values().collect::<Vec<_>>())
+        }
         Value::String(s) => json!(
             s.replace("$KEY_TEXT", &key.to_string())
                 .replace("$JOB", job)

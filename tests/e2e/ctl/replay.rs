@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-use k3sync_common::amqp::{self, headers};
+use k3sync_common::amqp;
+use k3sync_common::dlq::names as headers;
 use k3sync_ctl::dlq::{self, ReplayOptions, Selection};
 use k3sync_ctl::status::{StatusOptions, StatusSource};
 use k3sync_tests::{binary, wait_for};

@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use k3sync_common::amqp::topology::{DEAD_LETTER_EXCHANGE, EXCHANGE, queue_depth};
-use k3sync_common::amqp::{self, Envelope, EnvelopeRecord, Outgoing, Publisher, headers};
-use k3sync_common::kingdee::Record;
+use k3sync_common::amqp::{self, Outgoing, Publisher};
+use k3sync_common::dlq::names as headers;
+use k3sync_common::record::Record;
 use k3sync_common::settings::Settings;
 use k3sync_ctl::dlq::{self, Selection};
+use k3sync_tests::envelopes::{EnvelopeRecord, envelope_of};
 use k3sync_tests::{TestEnv, binary};
 use lapin::Connection;
 use lapin::options::BasicGetOptions;
@@ -15,7 +17,6 @@ use lapin::types::{AMQPValue, FieldTable};
 use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 pub(super) const WAIT: Duration = Duration::from_secs(60);
 
@@ -78,7 +79,7 @@ impl Poison {
 
     /// Message id and body as the producer (or a broken producer) would publish it.
     pub(super) fn message(self, job: &str) -> (String, Vec<u8>) {
-        let envelope = |r| Envelope::new(job, "BD_MATERIAL", Uuid::new_v4(), vec![r]);
+        let envelope = |r| envelope_of(job, vec![r]);
         match self {
             Poison::TooLong(key) => {
                 let e = envelope(record(key, &long_code(key), true));
@@ -284,7 +285,10 @@ pub(super) async fn ctl(config: &std::path::Path, args: &[&str]) -> (i32, String
 
 pub(super) fn selection(env: &TestEnv, classes: &[&str], limit: Option<usize>) -> Selection {
     Selection {
-        classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+        classes: classes
+            .iter()
+            .map(|c| c.parse().expect("a known class"))
+            .collect(),
         limit,
         ..Selection::all(&env.settings)
     }

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use k3sync_common::amqp::{Envelope, EnvelopeRecord};
-use k3sync_common::kingdee::Record;
+use k3sync_common::record::Record;
+
+use crate::envelopes::{EnvelopeRecord, envelope_of};
 use serde_json::{Value, json};
 
 use super::expect::{Row, expected_row};
@@ -97,9 +98,7 @@ impl Poison {
             .collect();
         let bodies = batches
             .into_iter()
-            .map(|records| {
-                Envelope::new(job, "BD_MATERIAL", uuid::Uuid::new_v4(), records).to_json()
-            })
+            .map(|records| envelope_of(job, records).to_json())
             .collect();
         Self { bodies, good, dead }
     }

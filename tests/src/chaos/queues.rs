@@ -3,7 +3,10 @@
 //! through a connection that comes back after the broker did.
 
 use k3sync_common::amqp::topology::queue_depth;
-use k3sync_common::amqp::{self, Envelope, EnvelopeRecord, Outgoing, Publisher, headers};
+use k3sync_common::amqp::{self, Envelope, Outgoing, Publisher};
+use k3sync_common::dlq::names as headers;
+
+use crate::envelopes::{EnvelopeRecord, envelope_of};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection};
 
@@ -11,7 +14,7 @@ use crate::TestEnv;
 
 /// An envelope of `records` for `job`, as the producer writes it.
 pub fn envelope(job: &str, records: Vec<EnvelopeRecord>) -> Vec<u8> {
-    Envelope::new(job, "BD_MATERIAL", uuid::Uuid::new_v4(), records).to_json()
+    envelope_of(job, records).to_json()
 }
 
 /// Publishes each body as one message to the job's work queue, under confirms.

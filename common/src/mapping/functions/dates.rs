@@ -8,9 +8,9 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{Args, Eval};
-use crate::mapping::convert::parse_kingdee_datetime;
 use crate::mapping::error::{ArgumentError, FunctionError, shown};
 use crate::mapping::value::SqlValue;
+use crate::record::parse_datetime;
 
 pub(super) fn datetime(mut args: Args) -> Result<Eval, ArgumentError> {
     let value = args.next();
@@ -65,7 +65,7 @@ fn date_of(value: SqlValue) -> Result<Option<NaiveDateTime>, FunctionError> {
             if text.trim().is_empty() {
                 return Ok(None);
             }
-            parse_kingdee_datetime(&text)
+            parse_datetime(&text)
                 .map(Some)
                 .ok_or_else(|| FunctionError::NotADate {
                     value: shown(&text),

@@ -1,0 +1,85 @@
+//! The write of a batch's mapped rows: transient failures are retried in process (bounded),
+//! and while the database is unreachable the batch is held until it is back instead of spending
+//! retry tiers. What the database refuses for good comes back as [`Refusal`]s.
+
+use std::time::Duration;
+
+use backon::Retryable;
+use k3sync_common::backoff::{self, Backoff};
+use k3sync_common::dlq::DeadClass;
+use k3sync_common::sink::{MappedRow, RowFailure, WriteError, is_unavailable};
+use tokio_util::sync::CancellationToken;
+
+use crate::plan::{Refusal, Written};
+use crate::setup::JobContext;
+
+/// Writes `rows`; `None` when cancelled while the database was unavailable.
+pub async fn write_when_available(
+    ctx: &JobContext,
+    rows: &[MappedRow],
+    cancel: &CancellationToken,
+) -> Option<Written> {
+    let mut wait = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    loop {
+        match write_with_retries(ctx, rows).await {
+            Err(WriteError(error)) if is_unavailable(&error) => {
+                let delay = wait.next_delay();
+                tracing::warn!(job = %ctx.job.name, error = %error, delay_ms = delay.as_millis() as u64,
+                    "Database unavailable, holding the batch until it is back");
+                tokio::select! {
+                    () = cancel.cancelled() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+            Err(WriteError(error)) => {
+                tracing::warn!(job = %ctx.job.name, error = %error, rows = rows.len(),
+                    "Batch failed after in-process retries, handing it to the retry tiers");
+                return Some(Written::Transient(error.to_string()));
+            }
+            Ok(failures) => return Some(Written::Committed(refusals(&failures))),
+        }
+    }
+}
+
+async fn write_with_retries(
+    ctx: &JobContext,
+    rows: &[MappedRow],
+) -> Result<Vec<RowFailure>, WriteError> {
+    let retries = ctx.worker.retry_attempts.saturating_sub(1);
+    let policy = backoff::exponential(
+        Duration::from_millis(200),
+        Duration::from_secs(5),
+        Some(retries),
+    );
+    (|| ctx.sink.write_isolating(rows))
+        .retry(policy)
+        .notify(|error, delay| {
+            metrics::counter!("k3sync_write_retries_total", "job" => ctx.job.name.clone()).increment(1);
+            tracing::warn!(job = %ctx.job.name, error = %error.0, delay_ms = delay.as_millis() as u64,
+                "Transient database failure, retrying the batch");
+        })
+        .await
+}
+
+/// The sink's row failures in the plan's terms, with the server's own words.
+fn refusals(failures: &[RowFailure]) -> Vec<Refusal> {
+    failures
+        .iter()
+        .map(|f| Refusal {
+            row: f.index,
+            class: DeadClass::Data,
+            reason: database_message(&f.error),
+        })
+        .collect()
+}
+
+/// The server's own words (`1406 (22001): Data too long for column 'code' at row 1`).
+fn database_message(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{code}: {}", db.message()),
+            None => db.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
