@@ -76,16 +76,6 @@ pub fn positions<S: AsRef<str>>(names: &[S], wanted: &[String]) -> Vec<Option<us
     wanted.iter().map(|w| field_position(names, w)).collect()
 }
 
-/// A keyed record's field by name, by the same rule as [`field_position`].
-pub fn record_field<'a>(record: &'a Record, name: &str) -> Option<&'a Value> {
-    record.get(name).or_else(|| {
-        record
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
 /// The one key parser: keys are integers; Kingdee sends them as JSON numbers, some gateways as
 /// numeric strings (surrounding whitespace ignored). Anything else is not a key.
 pub fn parse_key(value: &Value) -> Option<i64> {
@@ -303,12 +293,6 @@ mod tests {
         assert_eq!(field_position(&names, "FNUMBER"), Some(0));
         assert_eq!(field_position(&names, "fname"), Some(2));
         assert_eq!(field_position(&names, "FMissing"), None);
-        let record: Record = json!({"fnumber": "lower", "FNumber": "exact"})
-            .as_object()
-            .cloned()
-            .unwrap();
-        assert_eq!(record_field(&record, "FNumber"), Some(&json!("exact")));
-        assert_eq!(record_field(&record, "FNUMBER"), Some(&json!("lower")));
         let rows = Rows {
             fields: vec!["FMaterialId".into(), "FName".into()],
             rows: vec![vec![json!(1), json!("螺丝")]],

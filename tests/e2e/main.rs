@@ -8,5 +8,6 @@ mod ctl;
 mod mock_ops;
 mod mock_sdk;
 mod ops;
+mod oversized;
 mod producer;
 mod worker;

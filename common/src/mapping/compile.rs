@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::MappingError;
 use super::ident::is_sql_identifier;
@@ -13,7 +13,6 @@ use super::node::Node;
 use super::parse::parse_expression;
 use super::spec::MappingSpec;
 use super::value::SqlValue;
-use crate::record::record_field;
 
 /// A mapping ready to apply: `Send + Sync`, share it through an `Arc`.
 pub struct CompiledMapping {
@@ -159,21 +158,11 @@ impl CompiledMapping {
         }
     }
 
-    /// One value per column, in [`CompiledMapping::columns`] order. A field is looked up by its
-    /// exact name first, then ignoring case; a field absent from the record is an error (a
-    /// field present with `null` is a null value).
-    pub fn apply(&self, record: &Map<String, Value>) -> Result<Vec<SqlValue>, MappingError> {
-        let mut values = Vec::with_capacity(self.fields.len());
-        for field in &self.fields {
-            let value = record_field(record, &field.name).ok_or_else(|| missing(field))?;
-            values.push(value);
-        }
-        self.eval(&values)
-    }
-
-    /// [`CompiledMapping::apply`] on a record as an array of values: `positions[i]` is where
+    /// One value per column, in [`CompiledMapping::columns`] order, for a record as an array of
+    /// values: `positions[i]` is where
     /// [`CompiledMapping::source_fields`]`[i]` sits in `values` (worked out once per message by
-    /// `Envelope::positions`), `None` where the record lacks it.
+    /// `record::positions`), `None` where the record lacks it — an error naming the field (a
+    /// field present with `null` is a null value).
     pub fn apply_row(
         &self,
         positions: &[Option<usize>],
@@ -206,6 +195,17 @@ impl CompiledMapping {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+impl CompiledMapping {
+    /// [`CompiledMapping::apply_row`] on a record keyed by field name (tests).
+    pub fn apply(&self, record: &crate::record::Record) -> Result<Vec<SqlValue>, MappingError> {
+        let names: Vec<&String> = record.keys().collect();
+        let values: Vec<Value> = record.values().cloned().collect();
+        let positions = crate::record::positions(&names, &self.source_fields());
+        self.apply_row(&positions, &values)
     }
 }
 

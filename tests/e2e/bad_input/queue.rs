@@ -196,7 +196,7 @@ async fn a_message_of_five_thousand_records_is_written_whole_except_its_one_bad_
         .collect();
     let body = envelope(env.job(), records);
     assert!(
-        body.len() > 2_000_000,
+        body.len() > 1_000_000,
         "a big message: {} bytes",
         body.len()
     );

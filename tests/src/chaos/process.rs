@@ -180,6 +180,11 @@ impl Workers {
             .join("\n")
     }
 
+    /// The process ids of the running workers.
+    pub fn pids(&self) -> Vec<u32> {
+        self.procs.iter().filter_map(Proc::pid).collect()
+    }
+
     /// Fails if a worker exited that no one killed.
     pub fn assert_running(&mut self) {
         for p in &mut self.procs {
