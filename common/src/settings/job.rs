@@ -1,0 +1,142 @@
+//! `[[jobs]]`: what each sync job reads from Kingdee (form, filter, cursor fields, paging) and
+//! where it writes (`[jobs.target]`: table, key, version, mapping).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::SettingsError;
+use super::validate::{ensure, required};
+
+/// Largest ExecuteBillQuery page Kingdee serves.
+const MAX_PAGE_SIZE: u32 = 10_000;
+
+/// Which rows a producer pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Rows modified after the stored (FModifyDate, FMaterialId) cursor.
+    #[default]
+    Incremental,
+    /// Every row; for the first load or a reconciliation.
+    Full,
+    /// Rows created after the stored watermark (FCreateDate): the seed's "新增".
+    New,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Job name: 1-64 of lower-case letters, digits, `_` and `-`, unique. Required. Names the
+    /// queues and the state rows.
+    pub name: String,
+    /// Kingdee form, e.g. `BD_MATERIAL`. Required.
+    pub form_id: String,
+    /// FilterString applied on every pass (the cursor condition is added to it).
+    pub filter: String,
+    /// Primary key field of the form (the keyset cursor's tie breaker).
+    pub key_field: String,
+    /// Modification-time field (the incremental cursor).
+    pub modified_field: String,
+    /// Creation-time field (the `new` mode watermark).
+    pub created_field: String,
+    /// Default mode of `producer sync` for this job.
+    pub mode: SyncMode,
+    /// Rows per ExecuteBillQuery page, 1 to 10000 (older servers cap at 2000).
+    pub page_size: u32,
+    /// Seconds between two passes when the producer runs without `--once` (at least 1).
+    pub schedule_secs: u64,
+    /// Where the records go. Required.
+    pub target: TargetSettings,
+}
+
+/// The name and form are empty here; [`JobSettings::validate`] reports them missing.
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            form_id: String::new(),
+            filter: String::new(),
+            key_field: "FMaterialId".into(),
+            modified_field: "FModifyDate".into(),
+            created_field: "FCreateDate".into(),
+            mode: SyncMode::Incremental,
+            page_size: 2000,
+            schedule_secs: 300,
+            target: TargetSettings::default(),
+        }
+    }
+}
+
+/// All empty: table, key and version are required, and columns or a mapping file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetSettings {
+    /// Target table in the MySQL database. Required.
+    pub table: String,
+    /// Primary-key column of the target table. Required.
+    pub key: String,
+    /// Version column (a datetime): an older version never overwrites a newer row. Required.
+    pub version: String,
+    /// Target column → template or `_function …`, e.g. `data_id = "{FMasterId}"`.
+    pub columns: BTreeMap<String, String>,
+    /// A mapping file in the seed's JSON shape, used instead of (or on top of) `columns`. A
+    /// relative path is read from the settings file's folder.
+    pub mapping_file: Option<PathBuf>,
+}
+
+impl JobSettings {
+    /// The rules of one job; `at` is its key, `jobs[0]`.
+    pub(super) fn validate(&self, at: &str) -> Result<(), SettingsError> {
+        let key = |field: &str| format!("{at}.{field}");
+        required(&key("name"), &self.name)?;
+        ensure(
+            is_job_name(&self.name),
+            &key("name"),
+            "use 1-64 of a-z, 0-9, `_`, `-`",
+        )?;
+        required(&key("form_id"), &self.form_id)?;
+        ensure(
+            (1..=MAX_PAGE_SIZE).contains(&self.page_size),
+            &key("page_size"),
+            "must be between 1 and 10000",
+        )?;
+        ensure(
+            self.schedule_secs > 0,
+            &key("schedule_secs"),
+            "must be at least 1",
+        )?;
+        self.target.validate(&key("target"))
+    }
+}
+
+impl TargetSettings {
+    /// `mapping_file` read from `dir` when relative; called once, when the settings load.
+    pub(super) fn resolve_paths(&mut self, dir: &Path) {
+        if let Some(file) = self.mapping_file.as_mut().filter(|f| f.is_relative()) {
+            *file = dir.join(&*file);
+        }
+    }
+
+    /// The rules of one target; `at` is its key, `jobs[0].target`.
+    fn validate(&self, at: &str) -> Result<(), SettingsError> {
+        let key = |field: &str| format!("{at}.{field}");
+        required(&key("table"), &self.table)?;
+        required(&key("key"), &self.key)?;
+        required(&key("version"), &self.version)?;
+        ensure(
+            !self.columns.is_empty() || self.mapping_file.is_some(),
+            &key("columns"),
+            "give columns or a mapping_file",
+        )
+    }
+}
+
+fn is_job_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}

@@ -1,0 +1,101 @@
+//! Settings: `k3sync.toml` overridden by `K3SYNC__…` environment variables, read once at start
+//! by [`Settings::load`]: defaults filled in, relative paths resolved, every rule checked, so that
+//! a bad or missing value stops the program with a message that names it.
+//!
+//! One file per section of `k3sync.toml`; each holds the section's fields (their `///` lines are
+//! the settings reference), its defaults (one `impl Default`) and its rules (one `validate`).
+
+mod amqp;
+mod job;
+mod kingdee;
+mod mysql;
+mod producer;
+mod validate;
+mod worker;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+pub use amqp::AmqpSettings;
+pub use job::{JobSettings, SyncMode, TargetSettings};
+pub use kingdee::{AuthMode, KingdeeSettings};
+pub use mysql::MySqlSettings;
+pub use producer::ProducerSettings;
+pub use worker::WorkerSettings;
+
+/// Everything k3sync reads at start. Secrets are [`secrecy::SecretString`]: their `Debug` is
+/// redacted. A section left out of the file takes its defaults; its required keys are then
+/// reported missing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where and as whom to read Kingdee K3Cloud.
+    pub kingdee: KingdeeSettings,
+    /// The RabbitMQ broker and the queue topology's knobs.
+    pub amqp: AmqpSettings,
+    /// The CRM's MySQL/MariaDB database (target tables and k3sync's own state tables).
+    pub mysql: MySqlSettings,
+    /// Producer behaviour.
+    pub producer: ProducerSettings,
+    /// Worker behaviour.
+    pub worker: WorkerSettings,
+    /// The sync jobs; each has its own queue `k3sync.<name>`. At least one is required.
+    pub jobs: Vec<JobSettings>,
+    /// Folder of the settings file. Relative paths in the file (`jobs[].target.mapping_file`)
+    /// are already resolved against it when the settings load.
+    #[serde(skip)]
+    pub config_dir: PathBuf,
+}
+
+/// A setting that stops the program at start.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("setting `{name}` is required: set it in the settings file or the environment")]
+    Missing { name: String },
+    #[error("setting `{name}` is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+impl Settings {
+    /// Reads `path` (TOML), applies `K3SYNC__SECTION__KEY` environment overrides, resolves
+    /// relative paths against the folder of `path`, and checks the result ([`Settings::validate`]).
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let mut settings: Settings = Figment::new()
+            .merge(Toml::file_exact(path))
+            .merge(Env::prefixed("K3SYNC__").split("__"))
+            .extract()
+            .map_err(Box::new)?;
+        settings.config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for job in &mut settings.jobs {
+            job.target.resolve_paths(&settings.config_dir);
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The job called `name`.
+    pub fn job(&self, name: &str) -> Result<&JobSettings, SettingsError> {
+        self.jobs
+            .iter()
+            .find(|j| j.name == name)
+            .ok_or_else(|| SettingsError::Invalid {
+                name: "jobs".into(),
+                reason: format!(
+                    "no job named `{name}` (known: {})",
+                    self.job_names().join(", ")
+                ),
+            })
+    }
+
+    pub fn job_names(&self) -> Vec<&str> {
+        self.jobs.iter().map(|j| j.name.as_str()).collect()
+    }
+}

@@ -1,0 +1,92 @@
+//! Required keys: leaving one out of the file stops the load with a message naming it.
+
+use super::{Scratch, demo_text, without_line, without_section};
+use crate::settings::SettingsError;
+
+/// The error of loading `text`, which must fail.
+fn load_error(text: &str) -> SettingsError {
+    Scratch::new().load(text).expect_err("the load fails")
+}
+
+#[test]
+fn each_missing_required_key_stops_the_load_and_is_named() {
+    let cases = [
+        (
+            "server_url = \"http://127.0.0.1:8090/k3cloud/\"",
+            "kingdee.server_url",
+        ),
+        ("acct_id = \"5f0c1234abcd12\"", "kingdee.acct_id"),
+        ("user_name = \"webapi\"", "kingdee.user_name"),
+        (
+            "app_id = \"123456_X1bR5mV0cT2kQ9wLz7HsN4pYe8uJa3Df\"",
+            "kingdee.app_id",
+        ),
+        (
+            "app_secret = \"0123456789abcdef0123456789abcdef\"",
+            "kingdee.app_secret",
+        ),
+        (
+            "url = \"amqp://guest:guest@127.0.0.1:5672/%2f\"",
+            "amqp.url",
+        ),
+        (
+            "url = \"mysql://root@127.0.0.1:3306/k3sync_demo\"",
+            "mysql.url",
+        ),
+        ("name = \"materials\"", "jobs[0].name"),
+        ("form_id = \"BD_MATERIAL\"", "jobs[0].form_id"),
+        ("table = \"wk_wodtop_product\"", "jobs[0].target.table"),
+        ("key = \"data_id\"", "jobs[0].target.key"),
+        ("version = \"modify_date\"", "jobs[0].target.version"),
+    ];
+    for (line, name) in cases {
+        let error = load_error(&without_line(&demo_text(), line));
+        assert!(
+            matches!(&error, SettingsError::Missing { name: n } if n == name),
+            "without `{line}`: {error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("setting `{name}` is required: set it in the settings file or the environment")
+        );
+    }
+}
+
+#[test]
+fn a_missing_section_names_its_first_required_key() {
+    let error = load_error(&without_section(&demo_text(), "[kingdee]"));
+    assert!(
+        error.to_string().contains("`kingdee.server_url`"),
+        "{error}"
+    );
+    let error = load_error(&without_section(&demo_text(), "[jobs.target]"));
+    assert!(
+        error.to_string().contains("`jobs[0].target.table`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn settings_without_jobs_stop_the_load() {
+    let text = demo_text();
+    let before_jobs = &text[..text.find("[[jobs]]").expect("the demo has jobs")];
+    let error = load_error(before_jobs);
+    assert!(error.to_string().contains("`jobs`"), "{error}");
+}
+
+#[test]
+fn a_blank_required_key_counts_as_missing() {
+    let text = demo_text().replace("user_name = \"webapi\"", "user_name = \"  \"");
+    assert!(
+        load_error(&text)
+            .to_string()
+            .contains("`kingdee.user_name` is required")
+    );
+}
+
+#[test]
+fn an_unknown_key_stops_the_load_and_is_named() {
+    let text = demo_text().replace("[worker]", "[worker]\nbatch_sise = 10");
+    let error = load_error(&text);
+    assert!(error.to_string().contains("batch_sise"), "{error}");
+}
