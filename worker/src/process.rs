@@ -75,7 +75,7 @@ pub async fn process_batch(
                 outcome.written = rows.len() - failures.len();
                 for failure in failures {
                     let (h, r) = origin[failure.index];
-                    let error = database_message(&failure.error);
+                    let error = failure.reason();
                     letters.push(DeadLetter::of(&batch[h], r, DeadClass::Data, error));
                 }
                 record_write_metrics(ctx, &batch, &origin, outcome.written, started.elapsed());
@@ -224,17 +224,6 @@ fn plan_retries(
         ));
     }
     (retries, letters)
-}
-
-/// The server's own words (`1406 (22001): Data too long for column 'code' at row 1`).
-fn database_message(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => match db.code() {
-            Some(code) => format!("{code}: {}", db.message()),
-            None => db.message().to_owned(),
-        },
-        other => other.to_string(),
-    }
 }
 
 fn record_write_metrics(

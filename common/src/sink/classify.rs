@@ -1,6 +1,7 @@
 //! The one place that decides whether a database error is worth retrying. Transient errors
 //! (connection trouble, lock waits, deadlocks, a read-only server) go through the retry tiers;
-//! permanent ones (bad values, constraint violations) dead-letter the rows that caused them.
+//! permanent ones (bad values, constraint violations) dead-letter the rows that caused them; a
+//! statement too big for the server is cut smaller.
 
 use sqlx::mysql::MySqlDatabaseError;
 
@@ -11,7 +12,14 @@ pub enum WriteErrorClass {
     Transient,
     /// These rows will never be accepted as they are: find them and dead-letter them.
     Permanent,
+    /// The statement was bigger than the server's `max_allowed_packet` (which the server answers
+    /// by closing the connection): cut it smaller; a single row this big can never be written.
+    /// A limit of the statement, not a connection failure, although its SQLSTATE is class 08.
+    TooLarge,
 }
+
+/// ER_NET_PACKET_TOO_LARGE: "Got a packet bigger than 'max_allowed_packet' bytes" (08S01).
+pub const PACKET_TOO_LARGE: u16 = 1153;
 
 /// MySQL/MariaDB error numbers that a retry can cure.
 const TRANSIENT_NUMBERS: &[u16] = &[
@@ -68,6 +76,9 @@ pub fn classify(error: &sqlx::Error) -> WriteErrorClass {
         sqlx::Error::Database(db) => {
             if let Some(mysql) = db.try_downcast_ref::<MySqlDatabaseError>() {
                 let number = mysql.number();
+                if number == PACKET_TOO_LARGE {
+                    return WriteErrorClass::TooLarge;
+                }
                 if TRANSIENT_NUMBERS.contains(&number) {
                     return WriteErrorClass::Transient;
                 }
