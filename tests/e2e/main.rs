@@ -9,4 +9,5 @@ mod mock_ops;
 mod mock_sdk;
 mod ops;
 mod producer;
+mod sink;
 mod worker;

@@ -5,6 +5,7 @@
 //! found; everything else in the batch commits. A row too big for any statement is never sent.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
@@ -13,7 +14,7 @@ use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection, MySqlPool};
 use sqlx::query::Query;
 
 use super::bind::bind_value;
-use super::classify::{WriteErrorClass, classify, is_unavailable};
+use super::classify::{WriteErrorClass, classify_statement, is_unavailable};
 use super::failure::{RowFailure, RowFailureKind};
 use super::session::Session;
 use super::size::{self, ChunkLimits};
@@ -130,10 +131,9 @@ impl MySqlSink {
             if group.is_empty() {
                 continue;
             }
-            let Err(error) = self.write_group(current, rows, &sizes, &group).await else {
+            let Err((error, class)) = self.write_group(current, rows, &sizes, &group).await else {
                 continue;
             };
-            let class = classify(&error);
             if class == WriteErrorClass::TooLarge {
                 self.counters
                     .refused_for_size
@@ -182,33 +182,51 @@ impl MySqlSink {
         size::STATEMENT_OVERHEAD + self.upsert.text_bytes()
     }
 
-    /// One transaction for the rows at `indices`, in that order. Rows that fit in one statement
-    /// (the usual batch) need no `BEGIN`/`COMMIT`: one statement under autocommit (which the
-    /// pool sets on every connection) is atomic on its own, and two round trips shorter.
+    /// One transaction for the rows at `indices`, in that order; a failure comes classified.
     async fn write_group(
         &self,
         session: &mut Session,
         rows: &[MappedRow],
         sizes: &[usize],
         indices: &[usize],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), (sqlx::Error, WriteErrorClass)> {
+        let limit = session.limit();
         let limits = ChunkLimits {
             fixed: self.fixed_bytes(),
             max_rows: self.upsert.max_rows(),
-            budget: self
-                .budget_override
-                .unwrap_or_else(|| size::budget(session.limit())),
+            budget: self.budget_override.unwrap_or_else(|| size::budget(limit)),
         };
         let cuts = size::chunks(indices.iter().map(|&i| sizes[i]), limits);
+        let bytes = |cut: &Range<usize>| {
+            limits.fixed
+                + indices[cut.clone()]
+                    .iter()
+                    .map(|&i| sizes[i])
+                    .sum::<usize>()
+        };
+        let classified = |bytes: usize| {
+            move |error: sqlx::Error| {
+                let class = classify_statement(&error, bytes, limit);
+                (error, class)
+            }
+        };
         let conn = session.conn();
+        // Rows that fit in one statement (the usual batch) need no `BEGIN`/`COMMIT`: one
+        // statement under autocommit (which the pool sets on every connection) is atomic on its
+        // own, and two round trips shorter.
         if let [only] = cuts.as_slice() {
-            return self.execute(conn, rows, &indices[only.clone()]).await;
+            return self
+                .execute(conn, rows, &indices[only.clone()])
+                .await
+                .map_err(classified(bytes(only)));
         }
-        let mut tx = conn.begin().await?;
-        for cut in cuts {
-            self.execute(&mut tx, rows, &indices[cut]).await?;
+        let mut tx = conn.begin().await.map_err(classified(0))?;
+        for cut in &cuts {
+            self.execute(&mut tx, rows, &indices[cut.clone()])
+                .await
+                .map_err(classified(bytes(cut)))?;
         }
-        tx.commit().await
+        tx.commit().await.map_err(classified(0))
     }
 
     /// Sends the upsert of the rows at `indices`, values bound.
@@ -221,7 +239,10 @@ impl MySqlSink {
         self.counters
             .statements
             .fetch_add(1, AtomicOrdering::Relaxed);
-        self.statement(rows, indices).execute(conn).await.map(|_| ())
+        self.statement(rows, indices)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
     /// The upsert of the rows at `indices`, values bound.
