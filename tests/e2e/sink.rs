@@ -184,3 +184,40 @@ async fn a_statement_just_over_the_packet_limit_is_split_and_its_rows_commit() {
 async fn a_statement_far_over_the_packet_limit_is_split_and_its_rows_commit() {
     a_statement_refused_for_size_is_split(40).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_value_among_wide_rows_fails_in_the_servers_words_and_the_rest_commits() {
+    let env = TestEnv::start(0).await;
+    let sink = wide_sink(&env).await;
+    let (mut records, mut rows) = materials(&sink, 1_000, |key| big_name(key, 50_000));
+    // `code` is VARCHAR(64): the server refuses this row alone, in the middle of a batch that
+    // takes several statements in one transaction.
+    records.remove(499);
+    let poison = material(
+        500,
+        &"C".repeat(65),
+        json!("太长的编码"),
+        "2024-03-12T09:32:21.125",
+    );
+    rows[499] = sink.mapping().apply(&poison.record).expect("material maps");
+    let failures = sink
+        .write_isolating(&rows)
+        .await
+        .expect("no transient error");
+    let [failure] = failures.as_slice() else {
+        panic!("want exactly one failure, got {failures:?}");
+    };
+    assert_eq!(failure.index, 499);
+    assert!(!failure.is_too_large());
+    assert!(
+        failure
+            .reason()
+            .starts_with("22001: Data too long for column 'code'"),
+        "{}",
+        failure.reason()
+    );
+    assert_eq!(sink.stats().refused_for_size, 0);
+    let got = chaos::table(&env.pool).await.expect("read the table");
+    chaos::assert_same_table(&got, &expected_of(&records));
+    env.cleanup().await;
+}

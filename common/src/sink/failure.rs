@@ -24,8 +24,9 @@ pub enum RowFailureKind {
 }
 
 impl RowFailure {
-    /// One line for the dead letter and `error_log`: the server's own words
-    /// (`1406 (22001): Data too long for column 'code' at row 1`) or the size sentence.
+    /// One line for the dead letter and `error_log`: the server's own words after the SQLSTATE
+    /// (`22001: Data too long for column 'code' at row 1`, the text the worker always wrote) or
+    /// the size sentence.
     pub fn reason(&self) -> String {
         match &self.kind {
             RowFailureKind::Refused(sqlx::Error::Database(db)) => match db.code() {
