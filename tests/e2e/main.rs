@@ -10,4 +10,5 @@ mod mock_sdk;
 mod ops;
 mod oversized;
 mod producer;
+mod sink;
 mod worker;

@@ -61,25 +61,19 @@ async fn write_with_retries(
         .await
 }
 
-/// The sink's row failures in the plan's terms, with the server's own words.
+/// The sink's row failures in the plan's terms: a row too large for any statement, or the
+/// server's own words for a row it refused.
 fn refusals(failures: &[RowFailure]) -> Vec<Refusal> {
     failures
         .iter()
         .map(|f| Refusal {
             row: f.index,
-            class: DeadClass::Data,
-            reason: database_message(&f.error),
+            class: if f.is_too_large() {
+                DeadClass::TooLarge
+            } else {
+                DeadClass::Data
+            },
+            reason: f.reason(),
         })
         .collect()
-}
-
-/// The server's own words (`1406 (22001): Data too long for column 'code' at row 1`).
-fn database_message(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => match db.code() {
-            Some(code) => format!("{code}: {}", db.message()),
-            None => db.message().to_owned(),
-        },
-        other => other.to_string(),
-    }
 }

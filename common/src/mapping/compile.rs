@@ -198,9 +198,9 @@ impl CompiledMapping {
     }
 }
 
-#[cfg(test)]
 impl CompiledMapping {
-    /// [`CompiledMapping::apply_row`] on a record keyed by field name (tests).
+    /// [`CompiledMapping::apply_row`] on a record keyed by field name (tests and tools; the
+    /// pipeline keeps records as arrays).
     pub fn apply(&self, record: &crate::record::Record) -> Result<Vec<SqlValue>, MappingError> {
         let names: Vec<&String> = record.keys().collect();
         let values: Vec<Value> = record.values().cloned().collect();

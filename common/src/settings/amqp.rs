@@ -37,7 +37,7 @@ impl Default for AmqpSettings {
             retry_tiers_secs: vec![5, 30, 300],
             delivery_limit: 20,
             records_per_message: 100,
-            max_message_bytes: 8 * 1024 * 1024,
+            max_message_bytes: 1024 * 1024,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The one place that decides whether a database error is worth retrying. Transient errors
 //! (connection trouble, lock waits, deadlocks, a read-only server) go through the retry tiers;
-//! permanent ones (bad values, constraint violations) dead-letter the rows that caused them.
+//! permanent ones (bad values, constraint violations) dead-letter the rows that caused them; a
+//! statement too big for the server is cut smaller.
 
 use sqlx::mysql::MySqlDatabaseError;
 
@@ -11,7 +12,14 @@ pub enum WriteErrorClass {
     Transient,
     /// These rows will never be accepted as they are: find them and dead-letter them.
     Permanent,
+    /// The statement was bigger than the server's `max_allowed_packet` (which the server answers
+    /// by closing the connection): cut it smaller; a single row this big can never be written.
+    /// A limit of the statement, not a connection failure, although its SQLSTATE is class 08.
+    TooLarge,
 }
+
+/// ER_NET_PACKET_TOO_LARGE: "Got a packet bigger than 'max_allowed_packet' bytes" (08S01).
+pub const PACKET_TOO_LARGE: u16 = 1153;
 
 /// MySQL/MariaDB error numbers that a retry can cure.
 const TRANSIENT_NUMBERS: &[u16] = &[
@@ -63,11 +71,37 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 /// Server gone, shutting down, or read-only (a failover in progress).
 const UNAVAILABLE_NUMBERS: &[u16] = &[1040, 1053, 1290, 1792, 1836, 1927, 2006, 2013];
 
+/// [`classify`] for a statement of `bytes` bytes (by the sink's estimate) sent on a connection
+/// whose `max_allowed_packet` is `limit`. Such a statement, once over the limit, is refused for
+/// size however the refusal shows: the server sends 1153 and closes the connection, and a client
+/// still writing the rest of a big packet meets the reset before it reads the 1153 (a 40 MB
+/// statement against 16 MiB does, every time).
+pub fn classify_statement(error: &sqlx::Error, bytes: usize, limit: usize) -> WriteErrorClass {
+    if bytes > limit && lost_connection(error) {
+        return WriteErrorClass::TooLarge;
+    }
+    classify(error)
+}
+
+/// The connection broke under the statement (rather than the server answering it).
+fn lost_connection(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(|e| matches!(e.number(), 2006 | 2013)),
+        _ => false,
+    }
+}
+
 pub fn classify(error: &sqlx::Error) -> WriteErrorClass {
     match error {
         sqlx::Error::Database(db) => {
             if let Some(mysql) = db.try_downcast_ref::<MySqlDatabaseError>() {
                 let number = mysql.number();
+                if number == PACKET_TOO_LARGE {
+                    return WriteErrorClass::TooLarge;
+                }
                 if TRANSIENT_NUMBERS.contains(&number) {
                     return WriteErrorClass::Transient;
                 }
@@ -106,6 +140,31 @@ mod tests {
         );
         assert_eq!(
             classify(&sqlx::Error::Protocol("eof".into())),
+            WriteErrorClass::Transient
+        );
+    }
+
+    #[test]
+    fn a_reset_under_a_statement_over_the_limit_is_a_refusal_for_size() {
+        let reset = || {
+            sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "reset",
+            ))
+        };
+        let limit = 16 * 1024 * 1024;
+        assert_eq!(
+            classify_statement(&reset(), limit + 1, limit),
+            WriteErrorClass::TooLarge
+        );
+        // Within the limit a reset is the connection's fault, not the statement's.
+        assert_eq!(
+            classify_statement(&reset(), limit, limit),
+            WriteErrorClass::Transient
+        );
+        // A statement over the limit that the server still answered is judged by its answer.
+        assert_eq!(
+            classify_statement(&sqlx::Error::PoolTimedOut, limit + 1, limit),
             WriteErrorClass::Transient
         );
     }

@@ -1,11 +1,16 @@
 //! The MySQL end of the pipeline: mapped rows go into the job's target table with batched,
-//! version-guarded upserts; database errors are classified once, here.
+//! version-guarded upserts sized to the server's `max_allowed_packet`; database errors are
+//! classified once, here.
 
 mod bind;
 mod classify;
+mod failure;
+mod session;
+pub mod size;
 mod upsert;
 mod writer;
 
-pub use classify::{WriteErrorClass, classify, is_unavailable};
+pub use classify::{PACKET_TOO_LARGE, WriteErrorClass, classify, is_unavailable};
+pub use failure::{RowFailure, RowFailureKind};
 pub use upsert::UpsertSql;
-pub use writer::{MappedRow, MySqlSink, RowFailure, WriteError};
+pub use writer::{MappedRow, MySqlSink, SinkStats, WriteError};

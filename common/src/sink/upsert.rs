@@ -58,6 +58,12 @@ impl UpsertSql {
         (MAX_PLACEHOLDERS / self.columns.max(1)).max(1)
     }
 
+    /// Bytes of the statement text apart from its rows (whose `(?, …)` the per-value overhead of
+    /// [`super::size::VALUE_OVERHEAD`] counts).
+    pub fn text_bytes(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
     /// The statement for `rows` rows.
     pub fn statement(&self, rows: usize) -> String {
         let mut sql =

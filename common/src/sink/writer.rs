@@ -1,34 +1,49 @@
 //! Writes mapped rows into the target table: one transaction per batch, rows in key order (so
-//! concurrent workers lock in the same order and do not deadlock), statements chunked under the
-//! placeholder limit. A permanent failure is narrowed down by halving until the bad rows are
-//! found; everything else in the batch commits.
+//! concurrent workers lock in the same order and do not deadlock), statements cut under the
+//! placeholder limit and under the server's `max_allowed_packet`. A permanent failure (or a
+//! statement the server still finds too big) is narrowed down by halving until the bad rows are
+//! found; everything else in the batch commits. A row too big for any statement is never sent.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use sqlx::mysql::{MySql, MySqlArguments, MySqlPool};
+use sqlx::Connection;
+use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection, MySqlPool};
 use sqlx::query::Query;
 
 use super::bind::bind_value;
-use super::classify::{WriteErrorClass, classify};
+use super::classify::{WriteErrorClass, classify_statement, is_unavailable};
+use super::failure::{RowFailure, RowFailureKind};
+use super::session::Session;
+use super::size::{self, ChunkLimits};
 use super::upsert::UpsertSql;
 use crate::mapping::{CompiledMapping, SqlValue};
 
 /// One row ready for the target table: a value per mapped column, in mapping order.
 pub type MappedRow = Vec<SqlValue>;
 
-/// A row the database will not take, with the server's reason.
-#[derive(Debug)]
-pub struct RowFailure {
-    /// Position of the row in the slice given to [`MySqlSink::write_isolating`].
-    pub index: usize,
-    pub error: sqlx::Error,
-}
-
 /// A failure that is not the rows' fault; the whole batch should be tried again later.
 #[derive(Debug, thiserror::Error)]
 #[error("transient database failure")]
 pub struct WriteError(#[source] pub sqlx::Error);
+
+/// Statements this sink (and its clones) sent since it was made.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SinkStats {
+    /// Upserts sent to the server, refused ones included.
+    pub statements: u64,
+    /// Upserts the server refused as bigger than its `max_allowed_packet` (each cost a
+    /// connection); 0 while the size estimate holds.
+    pub refused_for_size: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    statements: AtomicU64,
+    refused_for_size: AtomicU64,
+}
 
 /// The target table of one job.
 #[derive(Clone)]
@@ -36,6 +51,8 @@ pub struct MySqlSink {
     pool: MySqlPool,
     mapping: Arc<CompiledMapping>,
     upsert: Arc<UpsertSql>,
+    counters: Arc<Counters>,
+    budget_override: Option<usize>,
 }
 
 impl MySqlSink {
@@ -45,11 +62,28 @@ impl MySqlSink {
             pool,
             mapping,
             upsert,
+            counters: Arc::default(),
+            budget_override: None,
         }
+    }
+
+    /// For tests only: plan statements up to `bytes` whatever the server's limit. Above that
+    /// limit it makes the server refuse statements for size, as it would were the estimate wrong.
+    #[doc(hidden)]
+    pub fn with_statement_budget(mut self, bytes: usize) -> Self {
+        self.budget_override = Some(bytes);
+        self
     }
 
     pub fn mapping(&self) -> &CompiledMapping {
         &self.mapping
+    }
+
+    pub fn stats(&self) -> SinkStats {
+        SinkStats {
+            statements: self.counters.statements.load(AtomicOrdering::Relaxed),
+            refused_for_size: self.counters.refused_for_size.load(AtomicOrdering::Relaxed),
+        }
     }
 
     /// The live table's columns (for [`CompiledMapping::check_columns`]).
@@ -63,10 +97,76 @@ impl MySqlSink {
         .await
     }
 
+    /// Upper bound, in bytes, of a statement carrying only `row`.
+    pub fn single_row_bytes(&self, row: &[SqlValue]) -> usize {
+        self.fixed_bytes() + size::row_bytes(row)
+    }
+
     /// Writes every row, committing what the database accepts. Returns the rows it refused
-    /// (permanent errors); a transient error aborts with [`WriteError`] (rows already committed
-    /// by then are harmless to write again: the upsert is idempotent).
+    /// (permanent errors) and the rows too big to send; a transient error aborts with
+    /// [`WriteError`] (rows already committed by then are harmless to write again: the upsert is
+    /// idempotent).
     pub async fn write_isolating(&self, rows: &[MappedRow]) -> Result<Vec<RowFailure>, WriteError> {
+        let sizes: Vec<usize> = rows.iter().map(|r| size::row_bytes(r)).collect();
+        let fixed = self.fixed_bytes();
+        let mut failures = Vec::new();
+        let mut pending = vec![self.key_order(rows)];
+        let mut session: Option<Session> = None;
+        while let Some(group) = pending.pop() {
+            let current = match session.as_mut() {
+                Some(s) => s,
+                None => session.insert(Session::open(&self.pool).await.map_err(WriteError)?),
+            };
+            let limit = current.limit();
+            // Measured, not tried: the server would answer such a row by closing the connection.
+            let (group, too_large): (Vec<usize>, Vec<usize>) =
+                group.into_iter().partition(|&i| fixed + sizes[i] <= limit);
+            failures.extend(too_large.into_iter().map(|index| RowFailure {
+                index,
+                kind: RowFailureKind::TooLarge {
+                    bytes: fixed + sizes[index],
+                    limit,
+                },
+            }));
+            if group.is_empty() {
+                continue;
+            }
+            let Err((error, class)) = self.write_group(current, rows, &sizes, &group).await else {
+                continue;
+            };
+            if class == WriteErrorClass::TooLarge {
+                self.counters
+                    .refused_for_size
+                    .fetch_add(1, AtomicOrdering::Relaxed);
+            }
+            if class == WriteErrorClass::TooLarge || is_unavailable(&error) {
+                // The server closed it; the next group starts on a fresh connection and reads
+                // that connection's limit.
+                if let Some(s) = session.take() {
+                    s.discard();
+                }
+            }
+            match class {
+                WriteErrorClass::Transient => return Err(WriteError(error)),
+                WriteErrorClass::Permanent | WriteErrorClass::TooLarge if group.len() == 1 => {
+                    failures.push(RowFailure {
+                        index: group[0],
+                        kind: RowFailureKind::Refused(error),
+                    });
+                }
+                WriteErrorClass::Permanent | WriteErrorClass::TooLarge => {
+                    let (left, right) = group.split_at(group.len() / 2);
+                    pending.push(right.to_vec());
+                    pending.push(left.to_vec());
+                }
+            }
+        }
+        failures.sort_by_key(|f| f.index);
+        Ok(failures)
+    }
+
+    /// Row indices in key order, then version order.
+    fn key_order(&self, rows: &[MappedRow]) -> Vec<usize> {
         let key = self.mapping.key_index();
         let version = self.mapping.version_index();
         let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -74,47 +174,75 @@ impl MySqlSink {
             compare(&rows[*a][key], &rows[*b][key])
                 .then_with(|| compare(&rows[*a][version], &rows[*b][version]))
         });
-        let mut failures = Vec::new();
-        let mut pending = vec![order];
-        while let Some(group) = pending.pop() {
-            if group.is_empty() {
-                continue;
-            }
-            match self.write_group(rows, &group).await {
-                Ok(()) => {}
-                Err(error) if classify(&error) == WriteErrorClass::Permanent => {
-                    if group.len() == 1 {
-                        failures.push(RowFailure {
-                            index: group[0],
-                            error,
-                        });
-                    } else {
-                        let (left, right) = group.split_at(group.len() / 2);
-                        pending.push(right.to_vec());
-                        pending.push(left.to_vec());
-                    }
-                }
-                Err(error) => return Err(WriteError(error)),
-            }
-        }
-        failures.sort_by_key(|f| f.index);
-        Ok(failures)
+        order
     }
 
-    /// One transaction for the rows at `indices`, in that order. Rows that fit in one statement
-    /// (the usual batch) need no `BEGIN`/`COMMIT`: one statement under autocommit (which the
-    /// pool sets on every connection) is atomic on its own, and two round trips shorter.
-    async fn write_group(&self, rows: &[MappedRow], indices: &[usize]) -> Result<(), sqlx::Error> {
-        let max_rows = self.upsert.max_rows();
-        if indices.len() <= max_rows {
-            self.statement(rows, indices).execute(&self.pool).await?;
-            return Ok(());
+    /// Bytes of any statement apart from its rows.
+    fn fixed_bytes(&self) -> usize {
+        size::STATEMENT_OVERHEAD + self.upsert.text_bytes()
+    }
+
+    /// One transaction for the rows at `indices`, in that order; a failure comes classified.
+    async fn write_group(
+        &self,
+        session: &mut Session,
+        rows: &[MappedRow],
+        sizes: &[usize],
+        indices: &[usize],
+    ) -> Result<(), (sqlx::Error, WriteErrorClass)> {
+        let limit = session.limit();
+        let limits = ChunkLimits {
+            fixed: self.fixed_bytes(),
+            max_rows: self.upsert.max_rows(),
+            budget: self.budget_override.unwrap_or_else(|| size::budget(limit)),
+        };
+        let cuts = size::chunks(indices.iter().map(|&i| sizes[i]), limits);
+        let bytes = |cut: &Range<usize>| {
+            limits.fixed
+                + indices[cut.clone()]
+                    .iter()
+                    .map(|&i| sizes[i])
+                    .sum::<usize>()
+        };
+        let classified = |bytes: usize| {
+            move |error: sqlx::Error| {
+                let class = classify_statement(&error, bytes, limit);
+                (error, class)
+            }
+        };
+        let conn = session.conn();
+        // Rows that fit in one statement (the usual batch) need no `BEGIN`/`COMMIT`: one
+        // statement under autocommit (which the pool sets on every connection) is atomic on its
+        // own, and two round trips shorter.
+        if let [only] = cuts.as_slice() {
+            return self
+                .execute(conn, rows, &indices[only.clone()])
+                .await
+                .map_err(classified(bytes(only)));
         }
-        let mut tx = self.pool.begin().await?;
-        for chunk in indices.chunks(max_rows) {
-            self.statement(rows, chunk).execute(&mut *tx).await?;
+        let mut tx = conn.begin().await.map_err(classified(0))?;
+        for cut in &cuts {
+            self.execute(&mut tx, rows, &indices[cut.clone()])
+                .await
+                .map_err(classified(bytes(cut)))?;
         }
-        tx.commit().await
+        tx.commit().await.map_err(classified(0))
+    }
+
+    /// Sends the upsert of the rows at `indices`, values bound.
+    async fn execute(
+        &self,
+        conn: &mut MySqlConnection,
+        rows: &[MappedRow],
+        indices: &[usize],
+    ) -> Result<(), sqlx::Error> {
+        self.counters
+            .statements
+            .fetch_add(1, AtomicOrdering::Relaxed);
+        self.statement(rows, indices)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
     /// The upsert of the rows at `indices`, values bound.

@@ -95,8 +95,18 @@ async fn run_through_a_worker(
     bodies: Vec<Vec<u8>>,
     letters: u32,
 ) -> (BTreeMap<i64, Row>, Vec<DeadLetter>) {
+    run_through_a_worker_with(env, bodies, letters, &[]).await
+}
+
+/// [`run_through_a_worker`] with settings overridden through the environment.
+async fn run_through_a_worker_with(
+    env: &TestEnv,
+    bodies: Vec<Vec<u8>>,
+    letters: u32,
+    vars: &[(String, String)],
+) -> (BTreeMap<i64, Row>, Vec<DeadLetter>) {
     let config = env.write_config();
-    let mut worker = Workers::start(env, &config, 1, &[]);
+    let mut worker = Workers::start(env, &config, 1, vars);
     let mut all = bodies;
     all.push(envelope(env.job(), vec![standard(SENTINEL)]));
     publish_raw(env, all).await;
@@ -201,7 +211,12 @@ async fn a_message_of_five_thousand_records_is_written_whole_except_its_one_bad_
         body.len()
     );
     assert!(Envelope::from_json(&body).is_ok());
-    let (rows, letters) = run_through_a_worker(&env, vec![body], 1).await;
+    // Over the default message limit (1 MiB): this worker accepts messages up to 4 MiB.
+    let vars = [(
+        "K3SYNC__AMQP__MAX_MESSAGE_BYTES".to_owned(),
+        (4 * 1024 * 1024).to_string(),
+    )];
+    let (rows, letters) = run_through_a_worker_with(&env, vec![body], 1, &vars).await;
     let written = rows
         .keys()
         .filter(|k| (FIRST_KEY..FIRST_KEY + RECORDS).contains(k))

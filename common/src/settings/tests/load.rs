@@ -74,7 +74,7 @@ fn absent_keys_take_the_documented_defaults() {
     let a = AmqpSettings::default();
     assert_eq!(a.retry_tiers_secs, [5, 30, 300]);
     assert_eq!((a.delivery_limit, a.records_per_message), (20, 100));
-    assert_eq!(a.max_message_bytes, 8 * 1024 * 1024);
+    assert_eq!(a.max_message_bytes, 1024 * 1024);
     let m = MySqlSettings::default();
     assert_eq!((m.max_connections, m.lock_wait_timeout_secs), (4, 50));
     let p = ProducerSettings::default();
