@@ -22,11 +22,13 @@
 
 pub mod auth;
 pub mod body;
+pub mod churn;
 pub mod config;
 pub mod data;
 pub mod dates;
 pub mod faults;
 pub mod filter;
+pub mod lifecycle;
 pub mod ops;
 pub mod query;
 pub mod reply;

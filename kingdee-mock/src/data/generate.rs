@@ -2,6 +2,7 @@
 //! same rows. Materials are created in T00 mostly; about 15% are later allocated (分配) to one to
 //! three other organisations, which adds rows with the same FMasterId and FNumber, a higher
 //! FMaterialId and a different FUseOrgId (never twice the same org for one master).
+//! [`material`] makes one more material the same way for the living-ERP operations.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -112,14 +113,15 @@ fn allocated_copy(
     let mut row = master.clone();
     row.material_id = id;
     row.create_date = created.max(master.create_date);
-    row.modify_date = clock.modified(row.create_date, rng);
+    let modified = clock.modified(row.create_date, rng);
+    row.modify_date = Some(modified);
     row.set_reference(RefField::UseOrg, org);
     row.set_reference(
         RefField::Creator,
         1 + rng.below(USERS.len() as u64 - 1) as usize,
     );
     row.set_reference(RefField::Modifier, row.reference(RefField::Creator));
-    row.approve_date = master.approve_date.map(|_| row.modify_date);
+    row.approve_date = master.approve_date.map(|_| modified);
     row
 }
 
@@ -192,7 +194,7 @@ fn new_material(
         material_id: id,
         master_id: id,
         create_date: created,
-        modify_date: modified,
+        modify_date: Some(modified),
         approve_date: approved.then(|| created + (modified - created) / 2),
         forbid_date: forbidden.then_some(modified),
         net_weight: net,
@@ -201,11 +203,52 @@ fn new_material(
         product_line,
         refs,
         flags: 0,
+        deleted: false,
     };
     row.set_flag(Flag::IsPurchase, erp == "1" || rng.chance(0.2));
     row.set_flag(Flag::IsInventory, rng.chance(0.95));
     row.set_flag(Flag::IsSale, kind.category == 4 || rng.chance(0.3));
+    if status == "D" {
+        // Un-auditing clears the approval (README, Decisions); the approver was still drawn
+        // above so that the rest of the data set stays what it always was.
+        row.approve_date = None;
+        row.set_reference(RefField::Approver, 0);
+    }
     row
+}
+
+/// One new material as a user would create it at `now`: status A (创建), enabled, not
+/// approved, its FNumber from `serial`, stamped `now`.
+pub fn material(id: i64, serial: usize, now: i64, rng: &mut Rng, arena: &mut Arena) -> Row {
+    let clock = Clock {
+        start: now,
+        span: 0,
+        end: now,
+        masters: 1.0,
+    };
+    let mut row = new_material(id, serial - 1, now, &clock, rng, arena);
+    row.set_text(TextField::DocumentStatus, arena.push("A"));
+    row.set_text(TextField::ForbidStatus, arena.push("A"));
+    row.approve_date = None;
+    row.forbid_date = None;
+    row.set_reference(RefField::Approver, 0);
+    row.set_reference(RefField::Forbidder, 0);
+    row.set_reference(RefField::Modifier, row.reference(RefField::Creator));
+    row
+}
+
+/// Blanks FModifyDate on `ratio` of the rows (old or imported rows have none), drawn from a
+/// stream of its own so the rows themselves stay the same for every ratio.
+pub fn null_modify_dates(rows: &mut [Row], seed: u64, ratio: f64) {
+    if ratio <= 0.0 {
+        return;
+    }
+    let mut rng = Rng::new(seed ^ 0x6E75_6C6C);
+    for row in rows {
+        if rng.chance(ratio) {
+            row.modify_date = None;
+        }
+    }
 }
 
 fn weights(table: &[(&str, u32)]) -> Vec<u32> {

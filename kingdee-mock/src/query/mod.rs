@@ -126,4 +126,4 @@ impl Query {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
