@@ -9,6 +9,7 @@ pub mod generate;
 pub mod index;
 pub mod json;
 pub mod row;
+pub mod shapes;
 pub mod tables;
 
 pub use index::{DateField, DateIndex, NULL_KEY};
@@ -78,7 +79,7 @@ impl Store {
     }
 
     /// The index of one date field.
-    pub fn index(&self, field: DateField) -> &DateIndex {
+    pub fn date_index(&self, field: DateField) -> &DateIndex {
         self.index.get(field)
     }
 

@@ -96,7 +96,7 @@ fn a_null_modify_date_ratio_blanks_that_share_of_rows_and_indexes_them_first() {
         assert_eq!(a.text, b.text);
         assert!(b.modify_date.is_none() || b.modify_date == a.modify_date);
     }
-    let first = s.index(DateField::Modify).iter().take(nulls);
+    let first = s.date_index(DateField::Modify).iter().take(nulls);
     assert!(first.clone().all(|&(t, _)| t == NULL_KEY));
     let ids: Vec<i64> = first.map(|&(_, id)| id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "NULLs in id order");
@@ -113,10 +113,10 @@ fn updates_keep_every_date_index_in_step() {
         r.forbid_date = Some(t);
     });
     let id = s.slots()[5].material_id;
-    assert_eq!(s.index(DateField::Modify).last(), Some(&(t, id)));
-    assert_eq!(s.index(DateField::Forbid).last(), Some(&(t, id)));
-    assert!(s.index(DateField::Approve).contains(&(NULL_KEY, id)));
-    assert_eq!(s.index(DateField::Modify).len(), 100);
+    assert_eq!(s.date_index(DateField::Modify).last(), Some(&(t, id)));
+    assert_eq!(s.date_index(DateField::Forbid).last(), Some(&(t, id)));
+    assert!(s.date_index(DateField::Approve).contains(&(NULL_KEY, id)));
+    assert_eq!(s.date_index(DateField::Modify).len(), 100);
     assert!(s.fresh_timestamp() > t);
     assert!(s.indices_consistent());
 }
@@ -131,8 +131,8 @@ fn a_deleted_row_leaves_every_index_and_lookup_but_keeps_its_id_taken() {
     assert_eq!(s.position(id), None);
     assert_eq!(s.slot_of(id), Some(40));
     for f in DateField::ALL {
-        assert!(s.index(f).iter().all(|&(_, i)| i != id), "{f:?}");
-        assert_eq!(s.index(f).len(), 99);
+        assert!(s.date_index(f).iter().all(|&(_, i)| i != id), "{f:?}");
+        assert_eq!(s.date_index(f).len(), 99);
     }
     assert!(s.live().all(|(_, r)| r.material_id != id));
     // Later rows are still found by offset, and ids are never handed out twice.

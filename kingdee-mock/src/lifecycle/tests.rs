@@ -89,7 +89,12 @@ impl World {
 #[test]
 fn a_new_material_goes_created_submitted_audited_stamping_only_its_own_dates() {
     let mut w = World::new();
-    let newest = w.store.index(DateField::Modify).last().expect("dates").0;
+    let newest = w
+        .store
+        .date_index(DateField::Modify)
+        .last()
+        .expect("dates")
+        .0;
     let id = w.create();
     assert_eq!(id, 103_001);
     assert_eq!(w.row(id).master_id, id);
@@ -268,7 +273,7 @@ fn delete_takes_only_unaudited_rows_and_the_row_is_gone_everywhere() {
     assert_eq!(w.store.len(), len - 1);
     assert_eq!(w.store.position(id), None);
     for f in DateField::ALL {
-        assert!(w.store.index(f).iter().all(|&(_, i)| i != id));
+        assert!(w.store.date_index(f).iter().all(|&(_, i)| i != id));
     }
     assert!(w.store.indices_consistent());
     assert_eq!(w.op(id, Request::Delete).expect_err("gone").msg_code, 10);
@@ -358,7 +363,12 @@ fn late_commits_stamp_up_to_the_bound_in_the_past_and_repeat_for_a_seed() {
         let mut lags = Vec::new();
         for id in ids {
             let visible = w.store.fresh_after(w.now + 1000);
-            let newest = w.store.index(DateField::Modify).last().expect("dates").0;
+            let newest = w
+                .store
+                .date_index(DateField::Modify)
+                .last()
+                .expect("dates")
+                .0;
             let change = w.ok(id, Request::Save(Edit::Name));
             let t = w.row(id).modify_date.expect("stamped");
             assert_eq!(t, visible - change.lag_ms);

@@ -133,7 +133,7 @@ fn candidates<'a>(
             }
         }
         Walk::Index(field) => {
-            let index = store.index(*field);
+            let index = store.date_index(*field);
             let span = index.range((range.lo, i64::MIN)..=(range.hi, i64::MAX));
             let pos = move |&(_, id): &(i64, i64)| store.position(id);
             if reverse {

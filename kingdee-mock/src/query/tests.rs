@@ -206,3 +206,48 @@ fn several_order_keys_sort_in_turn() {
     }
     assert_eq!(page.len(), 2000);
 }
+
+#[test]
+fn null_modify_dates_come_first_and_fail_every_date_comparison() {
+    let store = Store::generate_with(3000, 8, 0.1);
+    let nulls: Vec<i64> = store
+        .live()
+        .filter(|(_, r)| r.modify_date.is_none())
+        .map(|(_, r)| r.material_id)
+        .collect();
+    assert!(nulls.len() > 200);
+    let ids = |filter: &str, order: &str, limit: usize| -> Vec<i64> {
+        let q = Query::prepare(
+            &data(
+                json!({"FormId": "BD_MATERIAL", "FieldKeys": "FMaterialId,FModifyDate",
+                "FilterString": filter, "OrderString": order, "Limit": limit}),
+            ),
+            10_000,
+        )
+        .expect("valid");
+        let rows: Value = serde_json::from_slice(&q.run(&store, Shape::Arrays).0).expect("json");
+        let rows = rows.as_array().expect("rows").clone();
+        rows.iter().map(|r| r[0].as_i64().expect("id")).collect()
+    };
+    let first = ids("", "FModifyDate, FMaterialId", nulls.len());
+    assert_eq!(first, nulls, "NULL sorts first, in FMaterialId order");
+    let last = ids("", "FModifyDate DESC, FMaterialId DESC", 0);
+    assert_eq!(
+        last[last.len() - nulls.len()..],
+        nulls.iter().rev().copied().collect::<Vec<_>>()
+    );
+    assert_eq!(ids("FModifyDate IS NULL", "", 0), nulls);
+    let old = "2000-01-01";
+    let dated = ids(&format!("FModifyDate > '{old}'"), "", 0);
+    assert_eq!(dated.len(), 3000 - nulls.len(), "NULL > 'T' is unknown");
+    assert!(
+        ids(
+            &format!("FModifyDate <= '{old}' OR FModifyDate = '{old}'"),
+            "",
+            0
+        )
+        .is_empty()
+    );
+    let not = ids(&format!("NOT (FModifyDate > '{old}')"), "", 0);
+    assert!(not.is_empty(), "NOT unknown is unknown");
+}
