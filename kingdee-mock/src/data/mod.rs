@@ -2,7 +2,8 @@
 //! ordered indices on every date a keyset cursor may walk (see [`index`]), so date pages need
 //! not scan every row. A deleted row keeps its slot as a tombstone: ids stay dense, so a
 //! FMaterialId still finds its slot by offset. All mutation goes through [`Store::update`],
-//! [`Store::insert`] and [`Store::delete`], which keep the indices in step.
+//! [`Store::insert`] and [`Store::delete`], which keep the indices in step. A last index
+//! finds a master's rows (allocation and delete need them) without a scan.
 
 pub mod fields;
 pub mod generate;
@@ -12,15 +13,24 @@ pub mod row;
 pub mod shapes;
 pub mod tables;
 
+use std::collections::BTreeSet;
+
 pub use index::{DateField, DateIndex, NULL_KEY};
 use index::{DateIndices, keys};
 use row::{Arena, Row};
+
+/// A live row that is not its master's own (FMasterId ≠ FMaterialId): an allocated copy.
+fn copy_key(row: &Row) -> Option<(i64, i64)> {
+    (!row.deleted && row.master_id != row.material_id).then_some((row.master_id, row.material_id))
+}
 
 #[derive(Debug)]
 pub struct Store {
     slots: Vec<Row>,
     arena: Arena,
     index: DateIndices,
+    /// (FMasterId, FMaterialId) of every allocated copy; a master's own row is found by id.
+    copies: BTreeSet<(i64, i64)>,
     live: usize,
     /// The serial the next new material's FNumber gets (one past every generated master's).
     next_serial: usize,
@@ -44,6 +54,7 @@ impl Store {
         let masters = rows.iter().filter(|r| r.master_id == r.material_id).count();
         Self {
             index: DateIndices::build(&rows),
+            copies: rows.iter().filter_map(copy_key).collect(),
             live: rows.iter().filter(|r| !r.deleted).count(),
             slots: rows,
             arena,
@@ -106,6 +117,19 @@ impl Store {
             .filter(|&p| !self.slots[p].deleted)
     }
 
+    /// The positions of every live row of a master: its own row (FMaterialId = FMasterId)
+    /// and its copies in other use-orgs.
+    pub fn of_master(&self, master_id: i64) -> Vec<usize> {
+        let own = self
+            .position(master_id)
+            .filter(|&p| self.slots[p].master_id == master_id);
+        let copies = self
+            .copies
+            .range((master_id, i64::MIN)..=(master_id, i64::MAX))
+            .filter_map(|&(_, id)| self.position(id));
+        own.into_iter().chain(copies).collect()
+    }
+
     /// The FMaterialId a new row gets; a deleted row's id is never handed out again.
     pub fn next_id(&self) -> i64 {
         self.slots
@@ -134,12 +158,18 @@ impl Store {
     /// Changes the live row at `pos` (its FMaterialId must stay the same, and it stays live).
     pub fn update<T>(&mut self, pos: usize, f: impl FnOnce(&mut Row, &mut Arena) -> T) -> T {
         let row = &mut self.slots[pos];
-        let (id, deleted, before) = (row.material_id, row.deleted, keys(row));
+        let (id, deleted, before, copy) = (row.material_id, row.deleted, keys(row), copy_key(row));
         let out = f(row, &mut self.arena);
         row.material_id = id;
         row.deleted = deleted;
         if !deleted {
             self.index.moved(id, before, keys(row));
+        }
+        if let Some(k) = copy.filter(|&k| copy_key(row) != Some(k)) {
+            self.copies.remove(&k);
+        }
+        if let Some(k) = copy_key(row) {
+            self.copies.insert(k);
         }
         out
     }
@@ -149,11 +179,17 @@ impl Store {
     pub fn insert(&mut self, mut row: Row) -> usize {
         row.deleted = false;
         self.index.add(&row);
+        if let Some(k) = copy_key(&row) {
+            self.copies.insert(k);
+        }
         self.live += 1;
         if let Some(p) = self.slot_of(row.material_id) {
             debug_assert!(self.slots[p].deleted, "insert of a live FMaterialId");
             if !self.slots[p].deleted {
                 self.index.remove(&self.slots[p]);
+                if let Some(k) = copy_key(&self.slots[p]) {
+                    self.copies.remove(&k);
+                }
                 self.live -= 1;
             }
             self.slots[p] = row;
@@ -172,6 +208,9 @@ impl Store {
         if row.deleted {
             return;
         }
+        if let Some(k) = copy_key(row) {
+            self.copies.remove(&k);
+        }
         row.deleted = true;
         self.index.remove(row);
         self.live -= 1;
@@ -184,6 +223,7 @@ impl Store {
             .iter()
             .all(|&f| fresh.get(f) == self.index.get(f))
             && self.live == self.live().count()
+            && self.copies == self.slots.iter().filter_map(copy_key).collect()
     }
 }
 

@@ -39,19 +39,16 @@ pub fn create(
 /// The use-orgs (indices into [`ORGS`]) holding a live row of `master_id`.
 pub fn orgs_of(store: &Store, master_id: i64) -> Vec<usize> {
     store
-        .live()
-        .filter(|(_, r)| r.master_id == master_id)
-        .map(|(_, r)| r.reference(RefField::UseOrg))
+        .of_master(master_id)
+        .into_iter()
+        .map(|p| store.slots()[p].reference(RefField::UseOrg))
         .collect()
 }
 
 /// Whether the row at `pos` is its master's own row and other rows of the master live on.
 pub fn has_copies(store: &Store, pos: usize) -> bool {
     let row = &store.slots()[pos];
-    row.material_id == row.master_id
-        && store
-            .live()
-            .any(|(_, r)| r.master_id == row.master_id && r.material_id != row.material_id)
+    row.material_id == row.master_id && store.of_master(row.master_id).len() > 1
 }
 
 /// Copies the audited row at `pos` to `org` (or a random org its master lacks). The error is
