@@ -6,6 +6,7 @@
 
 use super::{Change, Ctx, Edit, Op, Refusal, Request, after_own_dates, doc_status, forbid_status};
 use super::{next_version, rows};
+use crate::data::fields::{Col, resolve};
 use crate::data::json::apply_patch;
 use crate::data::row::{Arena, RefField, Row, TextField};
 use crate::data::{DateField, Store};
@@ -67,6 +68,13 @@ fn save(store: &mut Store, pos: usize, edit: &Edit, ctx: &mut Ctx<'_>) -> Result
             bump(&mut row, arena, TextField::Specification);
         }
         Edit::Patch(fields) => {
+            if let Some(key) = fields.keys().find(|k| resolve(k).is_some_and(system_owned)) {
+                return Err(Refusal {
+                    material_id: row.material_id,
+                    msg_code: 11,
+                    message: format!("字段{key}由系统维护，保存时不能修改。"),
+                });
+            }
             apply_patch(&mut row, arena, fields).map_err(|message| Refusal {
                 material_id: row.material_id,
                 msg_code: 9,
@@ -84,6 +92,33 @@ fn save(store: &mut Store, pos: usize, edit: &Edit, ctx: &mut Ctx<'_>) -> Result
     change.dates.push((DateField::Modify, Some(stamp.at)));
     store.update(pos, |r, _| *r = row);
     Ok(change)
+}
+
+/// Fields only operations set (statuses, ids, org, the audit and forbid trail, dates): a save
+/// that names one is refused, so `/_mock/ops` cannot break the rules (`/_mock/rows` can).
+fn system_owned(col: Col) -> bool {
+    matches!(
+        col,
+        Col::MaterialId
+            | Col::MasterId
+            | Col::Text(TextField::DocumentStatus | TextField::ForbidStatus)
+            | Col::CreateDate
+            | Col::ModifyDate
+            | Col::ApproveDate
+            | Col::ForbidDate
+    ) || matches!(
+        col,
+        Col::RefId(r) | Col::RefNumber(r) | Col::RefName(r)
+            if matches!(
+                r,
+                RefField::UseOrg
+                    | RefField::CreateOrg
+                    | RefField::Creator
+                    | RefField::Modifier
+                    | RefField::Approver
+                    | RefField::Forbidder
+            )
+    )
 }
 
 fn bump(row: &mut Row, arena: &mut Arena, field: TextField) {

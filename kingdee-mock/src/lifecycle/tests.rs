@@ -3,6 +3,8 @@
 //! audit and enable stamp.
 
 use super::*;
+use serde_json::json;
+
 use crate::data::fields::resolve;
 use crate::dates::ms_of;
 
@@ -174,13 +176,13 @@ fn a_draft_becomes_created_when_saved_and_a_patch_sets_the_given_fields() {
         r.set_text(crate::data::row::TextField::DocumentStatus, a.push("Z"))
     });
     w.refused(id, Request::Submit);
-    let fields = serde_json::json!({"FName": "新名称", "FSpecification": "M4*10"});
+    let fields = json!({"FName": "新名称", "FSpecification": "M4*10"});
     let fields = fields.as_object().expect("object").clone();
     w.ok(id, Request::Save(Edit::Patch(fields)));
     assert_eq!(w.get(id, "FDocumentStatus"), "A");
     assert_eq!(w.get(id, "FName"), "新名称");
     assert_eq!(w.get(id, "FSpecification"), "M4*10");
-    let bad = serde_json::json!({"FNoSuchField": 1});
+    let bad = json!({"FNoSuchField": 1});
     let refusal = w
         .op(
             id,
@@ -188,6 +190,14 @@ fn a_draft_becomes_created_when_saved_and_a_patch_sets_the_given_fields() {
         )
         .expect_err("unknown field");
     assert_eq!(refusal.msg_code, 9);
+    for owned in [
+        json!({"FDocumentStatus": "C"}),
+        json!({"FApproveDate": "2025-01-01"}),
+        json!({"FUseOrgId.FNumber": "101"}),
+    ] {
+        let patch = Edit::Patch(owned.as_object().expect("o").clone());
+        assert_eq!(w.refused(id, Request::Save(patch)).msg_code, 11, "{owned}");
+    }
 }
 
 #[test]
