@@ -57,7 +57,8 @@ impl ChurnPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Mix {
-    /// Change a name or specification: (un-audit if audited →) save → submit → audit.
+    /// Change a name or specification: (un-audit if audited →) save → submit → audit; a row
+    /// found submitted (B) is audited instead.
     #[serde(alias = "save")]
     pub edit: u32,
     /// Un-audit an audited row; half the time it is submitted and audited again later.

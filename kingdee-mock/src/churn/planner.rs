@@ -115,22 +115,25 @@ impl Planner {
         let (id, first, then): (i64, Request, Vec<Request>) = match self.rng.weighted(&self.weights)
         {
             0 => {
-                let id = self.pick(store, |r, a| doc_status(r, a) != "B")?;
+                let id = self.pick(store, |_, _| true)?;
                 let edit = match self.rng.weighted(&[70, 20, 10]) {
                     0 => Edit::Name,
                     1 => Edit::Spec,
                     _ => Edit::Both,
                 };
                 let pos = store.position(id)?;
-                if audited(&store.slots()[pos], store.arena()) {
-                    let rest = vec![Request::Save(edit), Request::Submit, Request::Audit];
-                    (id, Request::Unaudit, rest)
-                } else {
-                    (
+                match doc_status(&store.slots()[pos], store.arena()) {
+                    "C" => {
+                        let rest = vec![Request::Save(edit), Request::Submit, Request::Audit];
+                        (id, Request::Unaudit, rest)
+                    }
+                    // A row someone submitted earlier: its reviewer audits it first.
+                    "B" => (id, Request::Audit, Vec::new()),
+                    _ => (
                         id,
                         Request::Save(edit),
                         vec![Request::Submit, Request::Audit],
-                    )
+                    ),
                 }
             }
             1 => {
