@@ -61,6 +61,12 @@ impl World {
             .material_id
     }
 
+    /// The latest FModifyDate held.
+    fn newest_modify(&self) -> i64 {
+        let index = self.store.date_index(DateField::Modify);
+        index.last().expect("dates").0
+    }
+
     fn row(&self, id: i64) -> &Row {
         &self.store.slots()[self.store.slot_of(id).expect("row")]
     }
@@ -88,15 +94,18 @@ impl World {
     }
 }
 
+/// An allocation, audited, to whichever org the master lacks.
+fn anywhere() -> Request {
+    Request::Allocate {
+        org: None,
+        audit: true,
+    }
+}
+
 #[test]
 fn a_new_material_goes_created_submitted_audited_stamping_only_its_own_dates() {
     let mut w = World::new();
-    let newest = w
-        .store
-        .date_index(DateField::Modify)
-        .last()
-        .expect("dates")
-        .0;
+    let newest = w.newest_modify();
     let id = w.create();
     assert_eq!(id, 103_001);
     assert_eq!(w.row(id).master_id, id);
@@ -207,13 +216,7 @@ fn status_rules_refuse_what_k3cloud_refuses() {
     w.refused(id, Request::Audit);
     w.refused(id, Request::Unaudit);
     w.refused(id, Request::Enable);
-    w.refused(
-        id,
-        Request::Allocate {
-            org: None,
-            audit: true,
-        },
-    );
+    w.refused(id, anywhere());
     w.ok(id, Request::Submit);
     for r in [Request::Submit, Request::Save(Edit::Name), Request::Delete] {
         assert_eq!(w.refused(id, r).msg_code, 11);
@@ -226,13 +229,7 @@ fn status_rules_refuse_what_k3cloud_refuses() {
     assert!(delete.message.contains("已审核，不允许删除"), "{delete}");
     w.ok(id, Request::Forbid);
     w.refused(id, Request::Forbid);
-    w.refused(
-        id,
-        Request::Allocate {
-            org: None,
-            audit: true,
-        },
-    );
+    w.refused(id, anywhere());
     let gone = w.op(1, Request::Audit).expect_err("no such row");
     assert_eq!(gone.msg_code, 10);
 }
@@ -333,16 +330,7 @@ fn allocation_copies_an_audited_master_once_per_org_and_protects_the_master() {
     );
     assert_eq!(unaudited.status, "A");
     assert_eq!(w.get(unaudited.material_id, "FApproveDate"), "NULL");
-    while w
-        .op(
-            id,
-            Request::Allocate {
-                org: None,
-                audit: true,
-            },
-        )
-        .is_ok()
-    {}
+    while w.op(id, anywhere()).is_ok() {}
     let mut orgs = rows::orgs_of(&w.store, id);
     assert_eq!(orgs.len(), ORGS.len() - 1, "one row in every org");
     orgs.dedup();
@@ -373,12 +361,7 @@ fn late_commits_stamp_up_to_the_bound_in_the_past_and_repeat_for_a_seed() {
         let mut lags = Vec::new();
         for id in ids {
             let visible = w.store.fresh_after(w.now + 1000);
-            let newest = w
-                .store
-                .date_index(DateField::Modify)
-                .last()
-                .expect("dates")
-                .0;
+            let newest = w.newest_modify();
             let change = w.ok(id, Request::Save(Edit::Name));
             let t = w.row(id).modify_date.expect("stamped");
             assert_eq!(t, visible - change.lag_ms);

@@ -116,6 +116,34 @@ pub fn naive(store: &Store, filter_src: &str, order_src: &str, w: Window) -> Vec
     all[span].to_vec()
 }
 
+/// Checks every page of every filter, order and (top, start, limit) window against
+/// [`naive`]; answers how many of the pages held rows.
+pub fn pages_equal_a_full_sort(
+    store: &Store,
+    filters: &[String],
+    orders: &[&str],
+    windows: &[(usize, usize, usize)],
+) -> usize {
+    let mut nonempty = 0;
+    for f in filters {
+        let pred = filter::compile(f).expect("filter");
+        for o in orders {
+            let keys = order::parse(o).expect("order");
+            for &(top, start, limit) in windows {
+                let w = Window { top, start, limit };
+                let page = select(store, &pred, &keys, w);
+                nonempty += usize::from(!page.is_empty());
+                assert_eq!(
+                    page,
+                    naive(store, f, o, w),
+                    "filter {f:?} order {o:?} window {w:?}"
+                );
+            }
+        }
+    }
+    nonempty
+}
+
 #[test]
 fn every_access_path_gives_the_pages_a_full_sort_would() {
     let mut store = Store::generate_with(4000, 11, 0.05);
@@ -159,20 +187,7 @@ fn every_access_path_gives_the_pages_a_full_sort_would() {
         (0, 10_000, 50),
         (30, 0, 0),
     ];
-    for f in &filters {
-        let pred = filter::compile(f).expect("filter");
-        for o in orders {
-            let keys = order::parse(o).expect("order");
-            for (top, start, limit) in windows {
-                let w = Window { top, start, limit };
-                assert_eq!(
-                    select(&store, &pred, &keys, w),
-                    naive(&store, f, o, w),
-                    "filter {f:?} order {o:?} window {w:?}"
-                );
-            }
-        }
-    }
+    assert!(pages_equal_a_full_sort(&store, &filters, &orders, &windows) > 0);
 }
 
 #[test]

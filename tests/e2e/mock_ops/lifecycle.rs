@@ -4,24 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use kingdee_mock::config::Living;
-
 use super::*;
 
 const JOB: &str = "FUseOrgId.FNumber = 'T00' AND FDocumentStatus = 'C' AND FForbidStatus = 'A'";
 const KEYS: &str = "FMaterialId,FName,FModifyDate,FApproveDate,FDocumentStatus";
 
 impl Mock {
-    async fn with_config(config: MockConfig) -> Self {
-        let signer = Signer::from_config(&config);
-        let server = MockServer::start(config).await.expect("start the mock");
-        Self {
-            server,
-            http: http_client(reqwest::Client::builder()),
-            signer,
-        }
-    }
-
     /// The row as the demo job sees it: `None` when the job's filter leaves it out.
     async fn in_job(&self, id: i64) -> Option<Value> {
         let filter = format!("({JOB}) AND FMaterialId = {id}");
@@ -209,15 +197,12 @@ async fn allocation_adds_a_row_of_the_same_master_in_another_org_only() {
 
 #[tokio::test]
 async fn late_commits_stamp_changes_behind_dates_already_visible() {
-    let mock = Mock::with_config(MockConfig {
-        rows: 500,
-        living: Living {
-            late_commit_max_secs: 60,
-            ..Living::default()
-        },
-        ..MockConfig::default()
-    })
-    .await;
+    let mock = Mock::start(500).await;
+    let living = json!({"late_commit_max_secs": 60});
+    assert_eq!(
+        mock.ok(Method::PUT, "/_mock/living", living.clone()).await["late_commit_max_secs"],
+        60
+    );
     let created = mock.op(json!({"op": "create", "count": 30})).await;
     let changes = created["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 30);
@@ -245,16 +230,15 @@ async fn late_commits_stamp_changes_behind_dates_already_visible() {
 
 #[tokio::test]
 async fn a_clamping_server_answers_fewer_rows_than_limit_without_an_error() {
-    let mock = Mock::with_config(MockConfig {
-        rows: 1_000,
-        null_modify_date_ratio: 0.2,
-        living: Living {
-            clamp_limit: 100,
-            ..Living::default()
-        },
-        ..MockConfig::default()
-    })
-    .await;
+    let mock = Mock::start(1_000).await;
+    mock.ok(Method::PUT, "/_mock/living", json!({"clamp_limit": 100}))
+        .await;
+    // Old or imported rows without a FModifyDate.
+    let blank: Vec<Value> = (0..150)
+        .map(|i| json!({"FMaterialId": 100_001 + 6 * i, "FModifyDate": null}))
+        .collect();
+    mock.ok(Method::POST, "/_mock/rows", Value::Array(blank))
+        .await;
     let page = |start: usize, limit: usize| {
         json!({"FormId": "BD_MATERIAL", "FieldKeys": "FMaterialId", "OrderString": "FMaterialId",
             "StartRow": start, "Limit": limit})
@@ -279,7 +263,7 @@ async fn a_clamping_server_answers_fewer_rows_than_limit_without_an_error() {
     assert_eq!(mock.all_ids("", 500).await.len(), 1_000);
     let nulls = mock.all_ids("FModifyDate IS NULL", 500).await.len();
     let dated = mock.all_ids("FModifyDate > '2000-01-01'", 500).await.len();
-    assert!(nulls > 100, "{nulls} NULL dates");
+    assert_eq!(nulls, 150);
     assert_eq!(nulls + dated, 1_000, "a NULL date fails every comparison");
 
     mock.ok(Method::PUT, "/_mock/living", json!({"clamp_limit": 0}))
