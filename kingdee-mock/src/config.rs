@@ -1,5 +1,6 @@
 //! What an operator (or a test) chooses when starting the mock: where it listens, how big and
-//! which data set it serves, the identity it accepts, and the faults it injects.
+//! which data set it serves, the identity it accepts, the faults it injects, and how it
+//! behaves as a living ERP (what its operations stamp, late commits, clamped pages, churn).
 
 use std::net::SocketAddr;
 
@@ -30,6 +31,13 @@ pub struct MockConfig {
     pub max_limit: usize,
     /// Faults injected from the start (they can be changed at run time with `PUT /_mock/faults`).
     pub faults: Faults,
+    /// How operations stamp dates and pages are cut (changed at run time with
+    /// `PUT /_mock/living`).
+    pub living: Living,
+    /// Share (0..1) of generated rows whose FModifyDate is NULL, as on old or imported rows.
+    pub null_modify_date_ratio: f64,
+    /// A churn started with the server; `None` starts none (`POST /_mock/churn` can).
+    pub churn: Option<crate::churn::ChurnPlan>,
 }
 
 impl Default for MockConfig {
@@ -46,8 +54,48 @@ impl Default for MockConfig {
             password: "k3sync-demo".to_owned(),
             max_limit: 10_000,
             faults: Faults::default(),
+            living: Living::default(),
+            null_modify_date_ratio: 0.0,
+            churn: None,
         }
     }
+}
+
+impl MockConfig {
+    /// Checks every ratio and plan before anything starts.
+    pub fn validate(&self) -> Result<(), String> {
+        self.faults.validate()?;
+        if !(0.0..=1.0).contains(&self.null_modify_date_ratio) {
+            return Err(format!(
+                "null_modify_date_ratio must be between 0 and 1, got {}",
+                self.null_modify_date_ratio
+            ));
+        }
+        match &self.churn {
+            Some(plan) => plan.validate(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Behaviours in which real K3Cloud servers differ. `Default` is the mock's choice for each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Living {
+    /// Whether submit, audit, un-audit, forbid and enable also stamp FModifyDate. Off: only
+    /// FApproveDate (audit) or FForbidDate (forbid, enable) moves, so an incremental sync
+    /// that watches FModifyDate alone misses them.
+    pub audit_moves_modify_date: bool,
+    /// Whether enable clears FForbidDate and FForbidderId instead of stamping them. Off:
+    /// enable stamps FForbidDate like forbid, so the FForbidDate cursor sees it.
+    pub enable_clears_forbid_date: bool,
+    /// A change made through `/_mock/ops` or the churn becomes visible stamped up to this many
+    /// seconds in the past (a seeded random amount per change), like a save stamped before it
+    /// commits. 0: every stamp is later than every date already held.
+    pub late_commit_max_secs: u64,
+    /// Pages hold at most this many rows, without an error, whatever Limit asked (0: no clamp).
+    /// A Limit above `max_limit` is still refused first.
+    pub clamp_limit: usize,
 }
 
 /// Injected faults. Ratios are probabilities in `0..=1`, drawn per request with a PRNG seeded

@@ -6,11 +6,14 @@
 //! Served: `POST <any prefix>/<Service>.common.kdsvc` for DynamicFormService
 //! `ExecuteBillQuery`, `BillQuery`, `QueryBusinessInfo`, AuthService `ValidateUser`,
 //! `LoginByAppSecret`, and AccountService `GetDataCenterList`; operator endpoints under
-//! `/_mock/` (see [`ops`]).
+//! `/_mock/` (see [`ops`]). The data set lives: [`lifecycle`] operations (save, submit, audit,
+//! un-audit, forbid, enable, delete, allocate, create) under K3Cloud's status rules, driven one
+//! by one or by a seeded [`churn`], with late commits, clamped pages and NULL dates on demand.
 //!
 //! Decisions where the real server is unknown or was not copied:
 //! - `Limit` above [`MockConfig::max_limit`] (10000) is refused with MsgCode 4
-//!   `Limit不能超过10000`; it is not clamped. `Limit` 0 means all rows.
+//!   `Limit不能超过10000`; pages are cut silently only with `clamp_limit`. `Limit` 0 means all
+//!   rows.
 //! - An empty base-data reference (no material group, no approver yet, …) reads as id `0` and
 //!   `""` for `.FNumber` and `.FName`, never NULL. FApproveDate is NULL until approved,
 //!   FForbidDate until forbidden; F_ProductLine is sometimes NULL, sometimes `""`.
@@ -22,11 +25,13 @@
 
 pub mod auth;
 pub mod body;
+pub mod churn;
 pub mod config;
 pub mod data;
 pub mod dates;
 pub mod faults;
 pub mod filter;
+pub mod lifecycle;
 pub mod ops;
 pub mod query;
 pub mod reply;

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use clap::Parser;
+use kingdee_mock::churn::{ChurnPlan, Mix};
+use kingdee_mock::config::Living;
 use kingdee_mock::{Faults, MockConfig};
 use tracing::info;
 
@@ -74,6 +76,36 @@ struct Args {
     /// Seed of the fault draws.
     #[arg(long, env = "KINGDEE_MOCK_FAULT_SEED", default_value_t = 1)]
     fault_seed: u64,
+    /// Submit, audit, un-audit, forbid and enable also stamp FModifyDate (default: only their
+    /// own date moves).
+    #[arg(long, env = "KINGDEE_MOCK_AUDIT_MOVES_MODIFY_DATE")]
+    audit_moves_modify_date: bool,
+    /// Enable clears FForbidDate instead of stamping it.
+    #[arg(long, env = "KINGDEE_MOCK_ENABLE_CLEARS_FORBID_DATE")]
+    enable_clears_forbid_date: bool,
+    /// Changes become visible stamped up to this many seconds in the past (0: never).
+    #[arg(long, env = "KINGDEE_MOCK_LATE_COMMIT_MAX_SECS", default_value_t = 0)]
+    late_commit_max_secs: u64,
+    /// Every page holds at most this many rows, without an error (0: no clamp).
+    #[arg(long, env = "KINGDEE_MOCK_CLAMP_LIMIT", default_value_t = 0)]
+    clamp_limit: usize,
+    /// Share of generated rows whose FModifyDate is NULL (0..1).
+    #[arg(
+        long,
+        env = "KINGDEE_MOCK_NULL_MODIFY_DATE_RATIO",
+        default_value_t = 0.0
+    )]
+    null_modify_date_ratio: f64,
+    /// Churn operations per second from the start (0 with --churn-ops 0: no churn; 0 with
+    /// --churn-ops N: N operations as fast as possible).
+    #[arg(long, env = "KINGDEE_MOCK_CHURN_RATE", default_value_t = 0.0)]
+    churn_rate: f64,
+    /// Seed of the churn's choices.
+    #[arg(long, env = "KINGDEE_MOCK_CHURN_SEED", default_value_t = 1)]
+    churn_seed: u64,
+    /// How many churn operations to apply (0: until the server stops).
+    #[arg(long, env = "KINGDEE_MOCK_CHURN_OPS", default_value_t = 0)]
+    churn_ops: u64,
 }
 
 impl Args {
@@ -100,6 +132,19 @@ impl Args {
                 seed: self.fault_seed,
                 ..Faults::default()
             },
+            living: Living {
+                audit_moves_modify_date: self.audit_moves_modify_date,
+                enable_clears_forbid_date: self.enable_clears_forbid_date,
+                late_commit_max_secs: self.late_commit_max_secs,
+                clamp_limit: self.clamp_limit,
+            },
+            null_modify_date_ratio: self.null_modify_date_ratio,
+            churn: (self.churn_rate > 0.0 || self.churn_ops > 0).then(|| ChurnPlan {
+                ops: self.churn_ops,
+                rate_per_sec: self.churn_rate,
+                seed: self.churn_seed,
+                mix: Mix::default(),
+            }),
         }
     }
 }
@@ -136,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Args::parse().into_config();
-    config.faults.validate().map_err(anyhow::Error::msg)?;
+    config.validate().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

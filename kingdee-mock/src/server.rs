@@ -17,7 +17,8 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::auth::Sessions;
-use crate::config::MockConfig;
+use crate::churn::Driver;
+use crate::config::{Living, MockConfig};
 use crate::data::Store;
 use crate::faults::Injector;
 use crate::rng::Rng;
@@ -32,18 +33,22 @@ pub struct App {
     pub sessions: Sessions,
     pub faults: Injector,
     pub stats: Stats,
-    /// Picks the rows `/_mock/touch` and `/_mock/forbid` change.
+    /// Picks the rows `/_mock/touch` and `/_mock/forbid` change, and the users and
+    /// late-commit lags of `/_mock/ops`.
     pub ops_rng: Mutex<Rng>,
+    living: RwLock<Living>,
+    pub churn: Driver,
     stop: watch::Sender<bool>,
 }
 
 impl App {
     /// Generates the data set (on a blocking thread: a million rows take a moment).
+    /// A churn in the config starts at once.
     pub async fn build(config: MockConfig) -> anyhow::Result<Arc<Self>> {
-        config.faults.validate().map_err(anyhow::Error::msg)?;
-        let (rows, seed) = (config.rows, config.seed);
+        config.validate().map_err(anyhow::Error::msg)?;
+        let (rows, seed, nulls) = (config.rows, config.seed, config.null_modify_date_ratio);
         let started = std::time::Instant::now();
-        let store = tokio::task::spawn_blocking(move || Store::generate(rows, seed))
+        let store = tokio::task::spawn_blocking(move || Store::generate_with(rows, seed, nulls))
             .await
             .context("data generation failed")?;
         info!(
@@ -52,15 +57,38 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Generated BD_MATERIAL rows"
         );
-        Ok(Arc::new(Self {
+        let app = Arc::new(Self {
             faults: Injector::new(config.faults.clone()),
             ops_rng: Mutex::new(ops_rng(seed)),
             store: RwLock::new(store),
             sessions: Sessions::default(),
             stats: Stats::default(),
+            living: RwLock::new(config.living.clone()),
+            churn: Driver::default(),
             stop: watch::channel(false).0,
             config,
-        }))
+        });
+        if let Some(plan) = app.config.churn.clone() {
+            Driver::start(&app, plan).await;
+        }
+        Ok(app)
+    }
+
+    /// The behaviour settings in force now.
+    pub fn living(&self) -> Living {
+        self.living
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_living(&self, living: Living) {
+        *self.living.write().unwrap_or_else(PoisonError::into_inner) = living;
+    }
+
+    /// Whether the server is shutting down.
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
     }
 
     pub fn read_store(&self) -> RwLockReadGuard<'_, Store> {
@@ -96,6 +124,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_mock/rows", get(ops::rows::list).post(ops::rows::upsert))
         .route("/_mock/touch", post(ops::mutate::touch))
         .route("/_mock/forbid", post(ops::mutate::forbid))
+        .route("/_mock/ops", post(ops::lifecycle::operate))
+        .route(
+            "/_mock/living",
+            get(ops::lifecycle::get_living).put(ops::lifecycle::put_living),
+        )
+        .route(
+            "/_mock/churn",
+            get(ops::churn::status)
+                .post(ops::churn::start)
+                .delete(ops::churn::stop),
+        )
+        .route("/_mock/churn/log", get(ops::churn::log))
         .route(
             "/_mock/faults",
             get(ops::control::get_faults).put(ops::control::put_faults),

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 mod edits;
 mod faults;
+mod lifecycle;
 mod protocol;
 
 const EBQ: &str = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery";

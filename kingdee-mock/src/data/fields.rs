@@ -146,7 +146,7 @@ impl Col {
                 .product_line
                 .map_or(Value::Null, |s| Value::Str(arena.get(s))),
             Col::CreateDate => Value::Date(row.create_date),
-            Col::ModifyDate => Value::Date(row.modify_date),
+            Col::ModifyDate => row.modify_date.map_or(Value::Null, Value::Date),
             Col::ApproveDate => row.approve_date.map_or(Value::Null, Value::Date),
             Col::ForbidDate => row.forbid_date.map_or(Value::Null, Value::Date),
             Col::NetWeight => Value::Num(row.net_weight),

@@ -2,16 +2,15 @@
 //! same rows. Materials are created in T00 mostly; about 15% are later allocated (分配) to one to
 //! three other organisations, which adds rows with the same FMasterId and FNumber, a higher
 //! FMaterialId and a different FUseOrgId (never twice the same org for one master).
+//! [`material`] makes one more material the same way for the living-ERP operations.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 
 use super::row::{Arena, Flag, REF_COUNT, RefField, Row, Str, TEXT_COUNT, TextField};
-use super::tables::{
-    DESCRIPTIONS, DOCUMENT_STATUSES, ERP_CLASSES, GROUPS, KINDS, Kind, ODD_NAMES, ORGS, PREFIXES,
-    SpecShape, UNIT_KG, USERS,
-};
+use super::shapes::{name_of, number_of, spec_of, weights_of};
+use super::tables::{DESCRIPTIONS, DOCUMENT_STATUSES, ERP_CLASSES, KINDS, ORGS, USERS};
 use crate::dates::ms_of;
 use crate::rng::Rng;
 
@@ -19,7 +18,6 @@ use crate::rng::Rng;
 pub const FIRST_ID: i64 = 100_001;
 
 const DAY: i64 = 86_400_000;
-const SUFFIXES: &[&str] = &["（A级）", "（加厚）", "标准型", "改良型", "（通用）", "-H"];
 
 struct Clock {
     start: i64,
@@ -112,14 +110,15 @@ fn allocated_copy(
     let mut row = master.clone();
     row.material_id = id;
     row.create_date = created.max(master.create_date);
-    row.modify_date = clock.modified(row.create_date, rng);
+    let modified = clock.modified(row.create_date, rng);
+    row.modify_date = Some(modified);
     row.set_reference(RefField::UseOrg, org);
     row.set_reference(
         RefField::Creator,
         1 + rng.below(USERS.len() as u64 - 1) as usize,
     );
     row.set_reference(RefField::Modifier, row.reference(RefField::Creator));
-    row.approve_date = master.approve_date.map(|_| row.modify_date);
+    row.approve_date = master.approve_date.map(|_| modified);
     row
 }
 
@@ -192,7 +191,7 @@ fn new_material(
         material_id: id,
         master_id: id,
         create_date: created,
-        modify_date: modified,
+        modify_date: Some(modified),
         approve_date: approved.then(|| created + (modified - created) / 2),
         forbid_date: forbidden.then_some(modified),
         net_weight: net,
@@ -201,98 +200,54 @@ fn new_material(
         product_line,
         refs,
         flags: 0,
+        deleted: false,
     };
     row.set_flag(Flag::IsPurchase, erp == "1" || rng.chance(0.2));
     row.set_flag(Flag::IsInventory, rng.chance(0.95));
     row.set_flag(Flag::IsSale, kind.category == 4 || rng.chance(0.3));
+    if status == "D" {
+        // Un-auditing clears the approval (README, Decisions); the approver was still drawn
+        // above so that the rest of the data set stays what it always was.
+        row.approve_date = None;
+        row.set_reference(RefField::Approver, 0);
+    }
     row
+}
+
+/// One new material as a user would create it at `now`: status A (创建), enabled, not
+/// approved, its FNumber from `serial`, stamped `now`.
+pub fn material(id: i64, serial: usize, now: i64, rng: &mut Rng, arena: &mut Arena) -> Row {
+    let clock = Clock {
+        start: now,
+        span: 0,
+        end: now,
+        masters: 1.0,
+    };
+    let mut row = new_material(id, serial - 1, now, &clock, rng, arena);
+    row.set_text(TextField::DocumentStatus, arena.push("A"));
+    row.set_text(TextField::ForbidStatus, arena.push("A"));
+    row.approve_date = None;
+    row.forbid_date = None;
+    row.set_reference(RefField::Approver, 0);
+    row.set_reference(RefField::Forbidder, 0);
+    row.set_reference(RefField::Modifier, row.reference(RefField::Creator));
+    row
+}
+
+/// Blanks FModifyDate on `ratio` of the rows (old or imported rows have none), drawn from a
+/// stream of its own so the rows themselves stay the same for every ratio.
+pub fn null_modify_dates(rows: &mut [Row], seed: u64, ratio: f64) {
+    if ratio <= 0.0 {
+        return;
+    }
+    let mut rng = Rng::new(seed ^ 0x6E75_6C6C);
+    for row in rows {
+        if rng.chance(ratio) {
+            row.modify_date = None;
+        }
+    }
 }
 
 fn weights(table: &[(&str, u32)]) -> Vec<u32> {
     table.iter().map(|&(_, w)| w).collect()
-}
-
-/// `1.01.000123`: the group's code without its leading zero, then a serial per master.
-fn number_of(out: &mut String, group: usize, index: usize) {
-    let code = if group == 0 {
-        "09.99"
-    } else {
-        GROUPS[group].number
-    };
-    let (top, sub) = code.split_once('.').unwrap_or((code, "00"));
-    let _ = write!(
-        out,
-        "{}.{sub}.{:06}",
-        top.trim_start_matches('0'),
-        index + 1
-    );
-}
-
-fn name_of(kind: &Kind, rng: &mut Rng) -> (String, String) {
-    if rng.chance(0.005) {
-        return ((*rng.pick(ODD_NAMES)).to_owned(), "QT".to_owned());
-    }
-    let (prefix, initials) = *rng.pick(PREFIXES);
-    let mut name = format!("{prefix}{}", kind.word);
-    if rng.chance(0.2) {
-        name.push_str(rng.pick::<&str>(SUFFIXES));
-    }
-    (name, format!("{initials}{}", kind.initials))
-}
-
-fn spec_of(out: &mut String, shape: SpecShape, rng: &mut Rng) {
-    if rng.chance(0.08) {
-        return;
-    }
-    let start = out.len();
-    let n = |rng: &mut Rng, lo: i64, hi: i64| rng.range(lo, hi);
-    let _ = match shape {
-        SpecShape::Metric => write!(out, "M{}*{}", n(rng, 2, 24), n(rng, 4, 120)),
-        SpecShape::Washer => write!(out, "Φ{}*{}*{}", n(rng, 3, 30), n(rng, 6, 60), n(rng, 1, 5)),
-        SpecShape::Bearing => write!(out, "6{:03}-2RS", n(rng, 200, 312)),
-        SpecShape::Resistor => write!(out, "{}KΩ ±1% 0603", n(rng, 1, 470)),
-        SpecShape::Capacitor => write!(out, "{}uF/{}V", n(rng, 1, 1000), n(rng, 6, 450)),
-        SpecShape::Part => write!(out, "HF-{}", n(rng, 100, 999)),
-        SpecShape::Sheet => write!(out, "{}mm*1250*2500", n(rng, 1, 20)),
-        SpecShape::Wire => write!(out, "Φ{}.{}mm", n(rng, 0, 6), n(rng, 1, 9)),
-        SpecShape::Profile => write!(out, "{0}*{0}*{1}", n(rng, 20, 80), n(rng, 1, 4)),
-        SpecShape::Volume => write!(out, "{}L/桶", n(rng, 1, 200)),
-        SpecShape::Gear => write!(out, "m{} z{}", n(rng, 1, 8), n(rng, 12, 120)),
-        SpecShape::Flange => write!(out, "DN{} PN16", n(rng, 1, 30) * 10),
-        SpecShape::Motor => write!(out, "{}kW 380V", n(rng, 1, 90)),
-        SpecShape::Carton => write!(
-            out,
-            "{}*{}*{}mm",
-            n(rng, 100, 800),
-            n(rng, 100, 600),
-            n(rng, 50, 500)
-        ),
-        SpecShape::Label => write!(out, "{}*{}mm", n(rng, 20, 100), n(rng, 10, 80)),
-        SpecShape::Tape => write!(out, "{}mm*{}m", n(rng, 10, 60), n(rng, 10, 100)),
-    };
-    // A few specifications carry the stray spaces that make a trim() in the mapping matter.
-    match rng.below(100) {
-        0 => out.insert(start, ' '),
-        1 => out.push_str("  "),
-        2 => {
-            if let Some(i) = out[start..].find('*') {
-                out.insert_str(start + i, "  ");
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Net and gross weight in kilograms with three decimals; gross is never below net.
-fn weights_of(unit: usize, rng: &mut Rng) -> (f64, f64) {
-    if rng.chance(0.03) {
-        return (0.0, 0.0);
-    }
-    let net = if unit == UNIT_KG {
-        rng.range(500, 500_000)
-    } else {
-        rng.range(1, 20_000)
-    };
-    let gross = net + rng.range(0, net / 7);
-    (net as f64 / 1000.0, gross as f64 / 1000.0)
 }

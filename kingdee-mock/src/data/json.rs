@@ -50,7 +50,7 @@ pub fn blank_row(id: i64, now: i64, arena: &mut Arena) -> Row {
         material_id: id,
         master_id: id,
         create_date: now,
-        modify_date: now,
+        modify_date: Some(now),
         approve_date: Some(now),
         forbid_date: None,
         net_weight: 0.0,
@@ -59,6 +59,7 @@ pub fn blank_row(id: i64, now: i64, arena: &mut Arena) -> Row {
         product_line: None,
         refs,
         flags: 0,
+        deleted: false,
     }
 }
 
@@ -85,7 +86,7 @@ pub fn apply_patch(
             }
             Col::CreateDate => row.create_date = date(value).flatten().ok_or_else(bad)?,
             Col::ModifyDate => {
-                row.modify_date = date(value).flatten().ok_or_else(bad)?;
+                row.modify_date = date(value).ok_or_else(bad)?;
                 modify_set = true;
             }
             Col::ApproveDate => row.approve_date = date(value).ok_or_else(bad)?,

@@ -1,213 +1,231 @@
-//! The mock's data set: BD_MATERIAL rows sorted by FMaterialId, their text arena, and ordered
-//! indices on (FModifyDate, FMaterialId) and (FCreateDate, FMaterialId) so keyset pages on
-//! dates need not scan every row. All mutation goes through [`Store::update`] and
-//! [`Store::insert`], which keep the indices in step.
+//! The mock's data set: BD_MATERIAL rows in slots sorted by FMaterialId, their text arena, and
+//! ordered indices on every date a keyset cursor may walk (see [`index`]), so date pages need
+//! not scan every row. A deleted row keeps its slot as a tombstone: ids stay dense, so a
+//! FMaterialId still finds its slot by offset. All mutation goes through [`Store::update`],
+//! [`Store::insert`] and [`Store::delete`], which keep the indices in step. A last index
+//! finds a master's rows (allocation and delete need them) without a scan.
 
 pub mod fields;
 pub mod generate;
+pub mod index;
 pub mod json;
 pub mod row;
+pub mod shapes;
 pub mod tables;
 
 use std::collections::BTreeSet;
 
+pub use index::{DateField, DateIndex, NULL_KEY};
+use index::{DateIndices, keys};
 use row::{Arena, Row};
 
-/// A date index: (date in ms, FMaterialId).
-pub type DateIndex = BTreeSet<(i64, i64)>;
+/// A live row that is not its master's own (FMasterId ≠ FMaterialId): an allocated copy.
+fn copy_key(row: &Row) -> Option<(i64, i64)> {
+    (!row.deleted && row.master_id != row.material_id).then_some((row.master_id, row.material_id))
+}
 
 #[derive(Debug)]
 pub struct Store {
-    rows: Vec<Row>,
+    slots: Vec<Row>,
     arena: Arena,
-    by_modify: DateIndex,
-    by_create: DateIndex,
+    index: DateIndices,
+    /// (FMasterId, FMaterialId) of every allocated copy; a master's own row is found by id.
+    copies: BTreeSet<(i64, i64)>,
+    live: usize,
+    /// The serial the next new material's FNumber gets (one past every generated master's).
+    next_serial: usize,
 }
 
 impl Store {
     /// Generates the initial data set.
     pub fn generate(rows: usize, seed: u64) -> Self {
-        let (rows, arena) = generate::generate(rows, seed);
+        Self::generate_with(rows, seed, 0.0)
+    }
+
+    /// Generates the initial data set with `null_modify_ratio` of the rows' FModifyDate NULL.
+    pub fn generate_with(rows: usize, seed: u64, null_modify_ratio: f64) -> Self {
+        let (mut rows, arena) = generate::generate(rows, seed);
+        generate::null_modify_dates(&mut rows, seed, null_modify_ratio);
         Self::from_rows(rows, arena)
     }
 
     pub fn from_rows(mut rows: Vec<Row>, arena: Arena) -> Self {
         rows.sort_by_key(|r| r.material_id);
-        let by_modify = rows
-            .iter()
-            .map(|r| (r.modify_date, r.material_id))
-            .collect();
-        let by_create = rows
-            .iter()
-            .map(|r| (r.create_date, r.material_id))
-            .collect();
+        let masters = rows.iter().filter(|r| r.master_id == r.material_id).count();
         Self {
-            rows,
+            index: DateIndices::build(&rows),
+            copies: rows.iter().filter_map(copy_key).collect(),
+            live: rows.iter().filter(|r| !r.deleted).count(),
+            slots: rows,
             arena,
-            by_modify,
-            by_create,
+            next_serial: masters + 1,
         }
     }
 
-    pub fn rows(&self) -> &[Row] {
-        &self.rows
+    /// Every slot, deleted rows included (check [`Row::deleted`]); positions index into it.
+    pub fn slots(&self) -> &[Row] {
+        &self.slots
+    }
+
+    /// The live rows with their positions, in FMaterialId order.
+    pub fn live(&self) -> impl DoubleEndedIterator<Item = (usize, &Row)> {
+        self.slots.iter().enumerate().filter(|(_, r)| !r.deleted)
+    }
+
+    /// How many rows are live.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
     }
 
     pub fn arena(&self) -> &Arena {
         &self.arena
     }
 
-    pub fn by_modify(&self) -> &DateIndex {
-        &self.by_modify
+    pub fn arena_mut(&mut self) -> &mut Arena {
+        &mut self.arena
     }
 
-    pub fn by_create(&self) -> &DateIndex {
-        &self.by_create
+    /// The index of one date field.
+    pub fn date_index(&self, field: DateField) -> &DateIndex {
+        self.index.get(field)
     }
 
-    /// The position of a FMaterialId in [`Store::rows`]. Ids are dense unless rows were
-    /// inserted with ids of their own, so the id's offset from the first is tried first.
-    pub fn position(&self, material_id: i64) -> Option<usize> {
-        let first = self.rows.first()?.material_id;
+    /// The slot of a FMaterialId, deleted or not. Ids are dense unless rows were inserted
+    /// with ids of their own, so the id's offset from the first is tried first.
+    pub fn slot_of(&self, material_id: i64) -> Option<usize> {
+        let first = self.slots.first()?.material_id;
         let guess = usize::try_from(material_id - first).ok();
         if let Some(i) = guess.filter(|&i| {
-            self.rows
+            self.slots
                 .get(i)
                 .is_some_and(|r| r.material_id == material_id)
         }) {
             return Some(i);
         }
-        self.rows
+        self.slots
             .binary_search_by_key(&material_id, |r| r.material_id)
             .ok()
     }
 
-    /// The FMaterialId a new row gets.
+    /// The position of a live row: a deleted FMaterialId is gone.
+    pub fn position(&self, material_id: i64) -> Option<usize> {
+        self.slot_of(material_id)
+            .filter(|&p| !self.slots[p].deleted)
+    }
+
+    /// The positions of every live row of a master: its own row (FMaterialId = FMasterId)
+    /// and its copies in other use-orgs.
+    pub fn of_master(&self, master_id: i64) -> Vec<usize> {
+        let own = self
+            .position(master_id)
+            .filter(|&p| self.slots[p].master_id == master_id);
+        let copies = self
+            .copies
+            .range((master_id, i64::MIN)..=(master_id, i64::MAX))
+            .filter_map(|&(_, id)| self.position(id));
+        own.into_iter().chain(copies).collect()
+    }
+
+    /// The FMaterialId a new row gets; a deleted row's id is never handed out again.
     pub fn next_id(&self) -> i64 {
-        self.rows
+        self.slots
             .last()
             .map_or(generate::FIRST_ID, |r| r.material_id + 1)
     }
 
-    /// A timestamp strictly later than every FModifyDate and FCreateDate held, and not earlier
-    /// than the server's clock: what an edit made now would record.
-    pub fn fresh_timestamp(&self) -> i64 {
-        let newest = [self.by_modify.last(), self.by_create.last()]
-            .into_iter()
-            .flatten()
-            .map(|&(t, _)| t)
-            .max()
-            .unwrap_or(i64::MIN);
-        crate::dates::now_ms().max(newest.saturating_add(1))
+    /// Takes the serial of a new material's FNumber.
+    pub fn take_serial(&mut self) -> usize {
+        self.next_serial += 1;
+        self.next_serial - 1
     }
 
-    /// Changes the row at `pos` (its FMaterialId must stay the same).
+    /// A timestamp strictly later than every date held and not earlier than `now`: what a
+    /// change committed at `now` records.
+    pub fn fresh_after(&self, now: i64) -> i64 {
+        let newest = self.index.newest().unwrap_or(i64::MIN);
+        now.max(newest.saturating_add(1))
+    }
+
+    /// [`Store::fresh_after`] the server's clock.
+    pub fn fresh_timestamp(&self) -> i64 {
+        self.fresh_after(crate::dates::now_ms())
+    }
+
+    /// Changes the live row at `pos` (its FMaterialId must stay the same, and it stays live).
     pub fn update<T>(&mut self, pos: usize, f: impl FnOnce(&mut Row, &mut Arena) -> T) -> T {
-        let row = &mut self.rows[pos];
-        let id = row.material_id;
-        self.by_modify.remove(&(row.modify_date, id));
-        self.by_create.remove(&(row.create_date, id));
+        let row = &mut self.slots[pos];
+        let (id, deleted, before, copy) = (row.material_id, row.deleted, keys(row), copy_key(row));
         let out = f(row, &mut self.arena);
         row.material_id = id;
-        self.by_modify.insert((row.modify_date, id));
-        self.by_create.insert((row.create_date, id));
+        row.deleted = deleted;
+        if !deleted {
+            self.index.moved(id, before, keys(row));
+        }
+        if let Some(k) = copy.filter(|&k| copy_key(row) != Some(k)) {
+            self.copies.remove(&k);
+        }
+        if let Some(k) = copy_key(row) {
+            self.copies.insert(k);
+        }
         out
     }
 
-    /// Adds a row whose FMaterialId is not held yet; returns its position.
-    pub fn insert(&mut self, row: Row) -> usize {
+    /// Adds a live row whose FMaterialId is not live; returns its position. A deleted row's
+    /// slot is reused (only `/_mock/rows` can bring an id back).
+    pub fn insert(&mut self, mut row: Row) -> usize {
+        row.deleted = false;
+        self.index.add(&row);
+        if let Some(k) = copy_key(&row) {
+            self.copies.insert(k);
+        }
+        self.live += 1;
+        if let Some(p) = self.slot_of(row.material_id) {
+            debug_assert!(self.slots[p].deleted, "insert of a live FMaterialId");
+            if !self.slots[p].deleted {
+                self.index.remove(&self.slots[p]);
+                if let Some(k) = copy_key(&self.slots[p]) {
+                    self.copies.remove(&k);
+                }
+                self.live -= 1;
+            }
+            self.slots[p] = row;
+            return p;
+        }
         let pos = self
-            .rows
+            .slots
             .partition_point(|r| r.material_id < row.material_id);
-        self.by_modify.insert((row.modify_date, row.material_id));
-        self.by_create.insert((row.create_date, row.material_id));
-        self.rows.insert(pos, row);
+        self.slots.insert(pos, row);
         pos
     }
 
-    pub fn arena_mut(&mut self) -> &mut Arena {
-        &mut self.arena
+    /// Deletes the live row at `pos`: it leaves every index and every query.
+    pub fn delete(&mut self, pos: usize) {
+        let row = &mut self.slots[pos];
+        if row.deleted {
+            return;
+        }
+        if let Some(k) = copy_key(row) {
+            self.copies.remove(&k);
+        }
+        row.deleted = true;
+        self.index.remove(row);
+        self.live -= 1;
+    }
+
+    /// Whether every index holds exactly the live rows' keys (for tests).
+    pub fn indices_consistent(&self) -> bool {
+        let fresh = DateIndices::build(&self.slots);
+        DateField::ALL
+            .iter()
+            .all(|&f| fresh.get(f) == self.index.get(f))
+            && self.live == self.live().count()
+            && self.copies == self.slots.iter().filter_map(copy_key).collect()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
-    use crate::data::fields::{Col, Value};
-    use crate::data::row::{RefField, TextField};
-
-    #[test]
-    fn same_seed_gives_the_same_rows_and_another_seed_differs() {
-        let a = Store::generate(3000, 42);
-        let b = Store::generate(3000, 42);
-        let c = Store::generate(3000, 43);
-        let dump = |s: &Store| -> Vec<String> {
-            s.rows()
-                .iter()
-                .map(|r| json::row_object(r, s.arena()).to_string())
-                .collect()
-        };
-        assert_eq!(dump(&a), dump(&b));
-        assert_ne!(dump(&a), dump(&c));
-        assert_eq!(a.rows().len(), 3000);
-    }
-
-    #[test]
-    fn a_t00_filter_gives_at_most_one_row_per_master() {
-        let s = Store::generate(20_000, 7);
-        let mut per_master: HashMap<i64, Vec<usize>> = HashMap::new();
-        for r in s.rows() {
-            per_master
-                .entry(r.master_id)
-                .or_default()
-                .push(r.reference(RefField::UseOrg));
-        }
-        let allocated = per_master.values().filter(|orgs| orgs.len() > 1).count();
-        assert!(allocated > per_master.len() / 10, "about 15% are allocated");
-        for orgs in per_master.values() {
-            let mut unique = orgs.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            assert_eq!(unique.len(), orgs.len(), "one row per org and master");
-            assert!(orgs.iter().filter(|&&o| o == tables::ORG_T00).count() <= 1);
-        }
-    }
-
-    #[test]
-    fn copies_share_master_and_number_and_come_later() {
-        let s = Store::generate(5000, 3);
-        let number = Col::Text(TextField::Number);
-        for r in s.rows() {
-            let master = &s.rows()[s.position(r.master_id).expect("master row exists")];
-            assert!(r.material_id >= master.material_id);
-            assert_eq!(number.get(r, s.arena()), number.get(master, s.arena()));
-            assert!(r.modify_date >= r.create_date);
-            assert!(r.gross_weight >= r.net_weight);
-        }
-    }
-
-    #[test]
-    fn dates_rise_with_ids_but_not_strictly() {
-        let s = Store::generate(10_000, 42);
-        let dates: Vec<i64> = s.rows().iter().map(|r| r.create_date).collect();
-        let inversions = dates.windows(2).filter(|w| w[1] < w[0]).count();
-        assert!(inversions > 0);
-        assert!(dates[dates.len() - 1] > dates[0]);
-        let first = Col::CreateDate.get(&s.rows()[0], s.arena());
-        assert!(
-            matches!(first, Value::Date(t) if t >= crate::dates::ms_of(2019, 1, 1, 0, 0, 0, 0))
-        );
-    }
-
-    #[test]
-    fn updates_keep_the_date_index_in_step() {
-        let mut s = Store::generate(100, 1);
-        let t = s.fresh_timestamp();
-        s.update(5, |r, _| r.modify_date = t);
-        assert_eq!(s.by_modify().last(), Some(&(t, s.rows()[5].material_id)));
-        assert_eq!(s.by_modify().len(), 100);
-        assert!(s.fresh_timestamp() > t);
-    }
-}
+mod tests;

@@ -95,7 +95,8 @@ pub struct Row {
     pub material_id: i64,
     pub master_id: i64,
     pub create_date: i64,
-    pub modify_date: i64,
+    /// `None` is SQL NULL: old or imported rows may have no modification date (§10.1 #18).
+    pub modify_date: Option<i64>,
     pub approve_date: Option<i64>,
     pub forbid_date: Option<i64>,
     pub net_weight: f64,
@@ -106,6 +107,9 @@ pub struct Row {
     /// Index into the table of each reference; 0 is the empty reference.
     pub refs: [u16; REF_COUNT],
     pub flags: u8,
+    /// A deleted row stays in its slot (so FMaterialId still finds a slot by offset) but is
+    /// gone from every index, query and listing.
+    pub deleted: bool,
 }
 
 impl Row {

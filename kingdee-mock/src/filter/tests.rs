@@ -41,10 +41,9 @@ fn fixture() -> Store {
 fn sel(store: &Store, filter: &str) -> Vec<i64> {
     let pred = compile(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
     store
-        .rows()
-        .iter()
-        .filter(|r| pred.matches(r, store.arena()))
-        .map(|r| r.material_id)
+        .live()
+        .filter(|(_, r)| pred.matches(r, store.arena()))
+        .map(|(_, r)| r.material_id)
         .collect()
 }
 

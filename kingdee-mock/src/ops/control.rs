@@ -64,20 +64,26 @@ pub async fn requests(
 }
 
 pub async fn health(State(app): State<Arc<App>>) -> Json<Value> {
-    let rows = app.read_store().rows().len();
+    let rows = app.read_store().len();
     Json(json!({"status": "ok", "rows": rows, "sessions": app.sessions.live()}))
 }
 
-/// Regenerates the initial data and clears faults, stats, the request log and sessions.
+/// Stops the churn, regenerates the initial data, and clears faults, behaviour settings,
+/// stats, the request log, the churn log and sessions (a churn given at start is not
+/// restarted).
 pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
     parse(&body)?;
+    crate::churn::Driver::stop(&app).await;
+    app.churn.clear();
     let (rows, seed) = (app.config.rows, app.config.seed);
-    let fresh = tokio::task::spawn_blocking(move || Store::generate(rows, seed))
+    let nulls = app.config.null_modify_date_ratio;
+    let fresh = tokio::task::spawn_blocking(move || Store::generate_with(rows, seed, nulls))
         .await
         .map_err(bad)?;
     *app.write_store() = fresh;
     *app.ops_rng.lock().unwrap_or_else(PoisonError::into_inner) = crate::server::ops_rng(seed);
     app.faults.reset(app.config.faults.clone());
+    app.set_living(app.config.living.clone());
     app.stats.reset();
     app.sessions.reset();
     Ok(Json(json!({"status": "reset", "rows": rows})))

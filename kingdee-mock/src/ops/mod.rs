@@ -1,8 +1,11 @@
 //! Operator endpoints under `/_mock/` (plain JSON, no auth): read and change the data set,
-//! steer the faults, read the stats and the request log, reset everything. A bad request
-//! answers HTTP 400 with `{"error": …}`.
+//! run lifecycle operations and the churn, steer the faults and the behaviour settings, read
+//! the stats and the request log, reset everything. A bad request answers HTTP 400 with
+//! `{"error": …}`.
 
+pub mod churn;
 pub mod control;
+pub mod lifecycle;
 pub mod mutate;
 pub mod rows;
 

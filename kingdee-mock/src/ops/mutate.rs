@@ -13,6 +13,7 @@ use super::{OpsError, OpsResult, bad, ids_of, parse};
 use crate::data::Store;
 use crate::data::row::{RefField, TextField};
 use crate::dates::format_ms;
+use crate::lifecycle::next_version;
 use crate::server::App;
 
 /// The positions to change: the given `ids`, or `count` random rows matching `filter`.
@@ -32,8 +33,10 @@ fn targets(app: &App, store: &Store, v: &Value, filter: &str) -> Result<Vec<usiz
         _ => return Err(bad("give \"ids\" or \"count\"")),
     };
     let pred = crate::filter::compile(filter).map_err(bad)?;
-    let mut pool: Vec<usize> = (0..store.rows().len())
-        .filter(|&p| pred.matches(&store.rows()[p], store.arena()))
+    let mut pool: Vec<usize> = store
+        .live()
+        .filter(|(_, r)| pred.matches(r, store.arena()))
+        .map(|(p, _)| p)
         .collect();
     let mut rng = app.ops_rng.lock().unwrap_or_else(PoisonError::into_inner);
     let take = count.min(pool.len());
@@ -44,17 +47,6 @@ fn targets(app: &App, store: &Store, v: &Value, filter: &str) -> Result<Vec<usiz
     pool.truncate(take);
     pool.sort_unstable();
     Ok(pool)
-}
-
-/// `螺丝` → `螺丝 v2` → `螺丝 v3`.
-pub fn next_version(name: &str) -> String {
-    match name
-        .rsplit_once(" v")
-        .map(|(base, n)| (base, n.parse::<u32>()))
-    {
-        Some((base, Ok(n))) => format!("{base} v{}", n + 1),
-        _ => format!("{name} v2"),
-    }
 }
 
 /// `{"count":N, "filter"?:"…"}` or `{"ids":[…]}`.
@@ -73,7 +65,7 @@ pub async fn touch(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
         let (id, name) = store.update(p, |row, arena| {
             let name = next_version(arena.get(row.text(TextField::Name)));
             row.set_text(TextField::Name, arena.push(&name));
-            row.modify_date = ts;
+            row.modify_date = Some(ts);
             (row.material_id, name)
         });
         touched.push(json!({"FMaterialId": id, "FModifyDate": format_ms(ts), "FName": name}));
@@ -96,22 +88,10 @@ pub async fn forbid(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
         ids.push(store.update(p, |row, arena| {
             row.set_text(TextField::ForbidStatus, arena.push("B"));
             row.forbid_date = Some(ts);
-            row.modify_date = ts;
+            row.modify_date = Some(ts);
             row.set_reference(RefField::Forbidder, 1);
             row.material_id
         }));
     }
     Ok(Json(json!({"ids": ids, "modify_date": format_ms(ts)})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_version;
-
-    #[test]
-    fn touched_names_count_their_versions() {
-        assert_eq!(next_version("螺丝"), "螺丝 v2");
-        assert_eq!(next_version("螺丝 v2"), "螺丝 v3");
-        assert_eq!(next_version("A vX"), "A vX v2");
-    }
 }

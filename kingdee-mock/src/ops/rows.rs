@@ -43,7 +43,12 @@ pub async fn list(
         let store = app.read_store();
         let positions: Vec<usize> = match ids {
             Some(ids) => ids.iter().filter_map(|id| store.position(*id)).collect(),
-            None => (offset..store.rows().len()).take(limit).collect(),
+            None => store
+                .live()
+                .skip(offset)
+                .take(limit)
+                .map(|(p, _)| p)
+                .collect(),
         };
         let (keys, cols): (Vec<String>, Vec<_>) = catalogue().iter().cloned().unzip();
         render(&store, &positions, &keys, &cols, Shape::Objects)
@@ -74,12 +79,12 @@ pub async fn upsert(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
         };
         let now = store.fresh_timestamp();
         let (mut row, existing) = match store.position(id) {
-            Some(p) => (store.rows()[p].clone(), Some(p)),
+            Some(p) => (store.slots()[p].clone(), Some(p)),
             None => (blank_row(id, now, store.arena_mut()), None),
         };
         let modify_set = apply_patch(&mut row, store.arena_mut(), fields).map_err(bad)?;
         if existing.is_some() && !modify_set {
-            row.modify_date = now;
+            row.modify_date = Some(now);
         }
         match existing {
             Some(p) => store.update(p, |r, _| *r = row),

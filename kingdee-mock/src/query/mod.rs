@@ -4,7 +4,8 @@
 //!
 //! A `Limit` above the configured maximum (10000, the current documentation's cap) is an
 //! error, MsgCode 4 `Limit不能超过10000`, not a silent clamp: a client that asks for more than
-//! the server gives would otherwise take a short page for the last one and stop early.
+//! the server gives would otherwise take a short page for the last one and stop early. The
+//! silent clamp of other servers is a setting (`clamp_limit`, applied by the service).
 
 pub mod order;
 pub mod plan;
@@ -126,4 +127,4 @@ impl Query {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

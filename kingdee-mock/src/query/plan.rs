@@ -1,14 +1,16 @@
 //! Chooses the rows of one page. The paging model is §4.4's: order the filtered rows, keep the
 //! first TopRowCount (if > 0), skip StartRow, keep Limit (if > 0). When the order is the order
-//! of an index (FMaterialId, or FModifyDate/FCreateDate then FMaterialId) the index is walked
-//! from the bound the filter implies and the walk stops once the page is full; any other order
-//! keeps only the first StartRow+Limit rows with a partial selection instead of a full sort.
+//! of an index (FMaterialId, or one of the indexed dates then FMaterialId: FCreateDate,
+//! FModifyDate, FApproveDate, FForbidDate) the index is walked from the bound the filter
+//! implies and the walk stops once the page is full; any other order keeps only the first
+//! StartRow+Limit rows with a partial selection instead of a full sort. Deleted rows are in
+//! no index, and the FMaterialId walk skips their tombstones.
 
 use std::ops::Range as Span;
 
 use super::order::{OrderKey, compare};
 use crate::data::fields::Col;
-use crate::data::{DateIndex, Store};
+use crate::data::{DateField, Store};
 use crate::filter::Pred;
 use crate::filter::bounds::{Range, range_of};
 
@@ -31,6 +33,18 @@ impl Window {
         }
     }
 
+    /// The window of a server that cuts every page to `clamp` rows (0: no clamp) without
+    /// saying so: Limit 0 (all rows) and any Limit above it become `clamp`.
+    pub fn clamped(self, clamp: usize) -> Self {
+        if clamp == 0 || (self.limit > 0 && self.limit <= clamp) {
+            return self;
+        }
+        Self {
+            limit: clamp,
+            ..self
+        }
+    }
+
     /// The page's slice of `total` ordered rows.
     pub fn span(self, total: usize) -> Span<usize> {
         let end = self.needed().map_or(total, |n| n.min(total));
@@ -40,10 +54,10 @@ impl Window {
 
 enum Walk {
     Ids,
-    Index(Col),
+    Index(DateField),
 }
 
-/// The positions (in `store.rows()`) of the page's rows, in order.
+/// The positions (in `store.slots()`) of the page's rows, in order.
 pub fn select(store: &Store, pred: &Pred, keys: &[OrderKey], window: Window) -> Vec<usize> {
     let needed = window.needed();
     if needed == Some(0) {
@@ -55,12 +69,12 @@ pub fn select(store: &Store, pred: &Pred, keys: &[OrderKey], window: Window) -> 
     };
     let range = match walk {
         Walk::Ids => range_of(pred, Col::MaterialId),
-        Walk::Index(col) => range_of(pred, col),
+        Walk::Index(field) => range_of(pred, field.col()),
     };
     if range.is_empty() {
         return Vec::new();
     }
-    let rows = store.rows();
+    let rows = store.slots();
     let arena = store.arena();
     let hits = candidates(store, &walk, range, reverse).filter(|&p| pred.matches(&rows[p], arena));
     if ordered {
@@ -82,12 +96,8 @@ pub fn select(store: &Store, pred: &Pred, keys: &[OrderKey], window: Window) -> 
 fn index_order(keys: &[OrderKey]) -> Option<(Walk, bool)> {
     match keys {
         [k] if k.col == Col::MaterialId => Some((Walk::Ids, k.desc)),
-        [d, id]
-            if matches!(d.col, Col::ModifyDate | Col::CreateDate)
-                && id.col == Col::MaterialId
-                && d.desc == id.desc =>
-        {
-            Some((Walk::Index(d.col), d.desc))
+        [d, id] if id.col == Col::MaterialId && d.desc == id.desc => {
+            DateField::of(d.col).map(|f| (Walk::Index(f), d.desc))
         }
         _ => None,
     }
@@ -98,9 +108,9 @@ fn narrowest(pred: &Pred) -> Walk {
     if !range_of(pred, Col::MaterialId).is_full() {
         return Walk::Ids;
     }
-    [Col::ModifyDate, Col::CreateDate]
+    DateField::ALL
         .into_iter()
-        .find(|&c| !range_of(pred, c).is_full())
+        .find(|&f| !range_of(pred, f.col()).is_full())
         .map_or(Walk::Ids, Walk::Index)
 }
 
@@ -112,21 +122,18 @@ fn candidates<'a>(
 ) -> Box<dyn Iterator<Item = usize> + 'a> {
     match walk {
         Walk::Ids => {
-            let rows = store.rows();
+            let rows = store.slots();
             let lo = rows.partition_point(|r| r.material_id < range.lo);
             let hi = rows.partition_point(|r| r.material_id <= range.hi);
+            let live = move |p: &usize| !rows[*p].deleted;
             if reverse {
-                Box::new((lo..hi).rev())
+                Box::new((lo..hi).rev().filter(live))
             } else {
-                Box::new(lo..hi)
+                Box::new((lo..hi).filter(live))
             }
         }
-        Walk::Index(col) => {
-            let index: &DateIndex = if *col == Col::ModifyDate {
-                store.by_modify()
-            } else {
-                store.by_create()
-            };
+        Walk::Index(field) => {
+            let index = store.date_index(*field);
             let span = index.range((range.lo, i64::MIN)..=(range.hi, i64::MAX));
             let pos = move |&(_, id): &(i64, i64)| store.position(id);
             if reverse {
@@ -159,6 +166,15 @@ mod tests {
         // TopRowCount equal to the page size empties every page after the first (§4.4).
         assert_eq!(w(3, 3, 3).span(10), 3..3);
         assert_eq!(w(6, 3, 3).span(10), 3..6);
+    }
+
+    #[test]
+    fn a_clamp_cuts_the_limit_and_the_unlimited_page_but_no_smaller_one() {
+        assert_eq!(w(0, 40, 100).clamped(30), w(0, 40, 30));
+        assert_eq!(w(0, 0, 0).clamped(30), w(0, 0, 30));
+        assert_eq!(w(0, 0, 20).clamped(30), w(0, 0, 20));
+        assert_eq!(w(0, 0, 100).clamped(0), w(0, 0, 100));
+        assert_eq!(w(50, 40, 100).clamped(30).span(1000), 40..50);
     }
 
     #[test]

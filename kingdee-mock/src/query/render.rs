@@ -33,7 +33,7 @@ struct RowView<'a> {
 impl Serialize for Page<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.positions.len()))?;
-        let rows = self.store.rows();
+        let rows = self.store.slots();
         for &p in self.positions {
             let view = RowView {
                 row: &rows[p],

@@ -1,5 +1,6 @@
 //! ExecuteBillQuery and BillQuery over HTTP: finds the `data` in the body, records what page
-//! was asked for, and runs the query on a blocking thread under the store's read lock.
+//! was asked for, cuts it to the clamp in force (`clamp_limit`), and runs the query on a
+//! blocking thread under the store's read lock.
 
 use std::sync::Arc;
 
@@ -42,10 +43,12 @@ pub async fn run(
     record.start_row = count("StartRow");
     record.limit = count("Limit");
     record.top_row_count = count("TopRowCount");
-    let query = match Query::prepare(&data, app.config.max_limit) {
+    let mut query = match Query::prepare(&data, app.config.max_limit) {
         Ok(q) => q,
         Err(e) => return failed(&e, shape),
     };
+    // A clamping server checks Limit against its cap first, then cuts the page silently.
+    query.window = query.window.clamped(app.living().clamp_limit);
     let app = Arc::clone(app);
     let ran = tokio::task::spawn_blocking(move || {
         let store = app.read_store();
