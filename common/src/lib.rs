@@ -3,6 +3,7 @@
 //! MySQL sink build on them; the binaries only parse flags and call in here.
 
 pub mod amqp;
+pub mod cli;
 pub mod db;
 mod error;
 pub use error::error_chain;
