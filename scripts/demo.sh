@@ -319,6 +319,7 @@ main() {
   ensure_mariadb
   ensure_rabbitmq
   ensure_clients
+  ensure_c_compiler
   build
   check_ports_free
   prepare_database

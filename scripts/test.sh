@@ -5,11 +5,12 @@
 #
 #   scripts/test.sh [--no-restarts]
 #
-# On a machine without them it first installs, with apt-get (root or sudo): MariaDB (and creates
-# k3sync's MySQL account, see scripts/lib/services.sh), RabbitMQ, python3-venv (the test that runs
-# Kingdee's own Python SDK against the mock) and docker-compose (to check docker-compose.yml;
-# skipped where the package is unavailable); with cargo: cargo-nextest. It starts MariaDB and
-# RabbitMQ when they are stopped. It needs the Rust toolchain (rustup) already installed.
+# On a machine without them it first installs, with apt-get (root or sudo): gcc (the linker Rust
+# needs), MariaDB (and creates k3sync's MySQL account, see scripts/lib/services.sh), RabbitMQ,
+# python3-venv (the test that runs Kingdee's own Python SDK against the mock) and docker-compose
+# (to check docker-compose.yml; skipped where the package is unavailable); with cargo:
+# cargo-nextest. It starts MariaDB and RabbitMQ when they are stopped. It needs the Rust
+# toolchain (rustup) already installed.
 #
 # --no-restarts leaves out the last step, for machines where other work uses the same services.
 set -euo pipefail
@@ -19,7 +20,7 @@ restarts=1
 case ${1:-} in
   '') ;;
   --no-restarts) restarts=0 ;;
-  -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "test.sh: unknown argument $1" >&2; exit 2 ;;
 esac
 
@@ -45,6 +46,7 @@ ensure_tools() {
 }
 
 ensure_rust
+ensure_c_compiler
 ensure_mariadb
 ensure_rabbitmq
 ensure_python_venv

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Makes sure the services k3sync needs on this machine are up: MariaDB/MySQL on 127.0.0.1:3306
 # with k3sync's own account, and RabbitMQ on 127.0.0.1:5672 (guest/guest). Started when stopped,
-# installed with apt-get when missing (as root, or through sudo). Sourced by scripts/test.sh and
-# scripts/demo.sh.
+# installed with apt-get when missing (as root, or through sudo), like the C compiler a Rust build
+# needs. Sourced by scripts/test.sh and scripts/demo.sh.
 #
 # The account: a stock Debian MariaDB lets `root` in only over its socket (unix_socket auth), so
 # k3sync, its tests and its benchmarks log in as `k3sync` (password `k3sync`, hosts 127.0.0.1
@@ -34,6 +34,11 @@ services_apt_updated=0
 apt_install() {
   if [ "$services_apt_updated" = 0 ]; then as_root apt-get update -qq; services_apt_updated=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# A C compiler and the C library headers: the linker Rust needs, and ring (TLS) compiles C.
+ensure_c_compiler() {
+  command -v cc >/dev/null 2>&1 || apt_install gcc libc6-dev
 }
 
 # The MariaDB/MySQL command-line client, installed when missing.
