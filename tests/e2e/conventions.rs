@@ -305,7 +305,7 @@ async fn completions_and_man_pages_come_from_every_binarys_own_flags() {
 /// (libtest's own flags) lists exactly those. The restart tests must be among them, so the main
 /// suite skips them, and the test script must run them on their own.
 #[test]
-fn the_tests_that_restart_shared_servers_are_skipped_by_the_main_suite() {
+fn tests_restarting_shared_servers_are_skipped_by_the_main_suite() {
     let exe = std::env::current_exe().expect("this test binary");
     let output = std::process::Command::new(exe)
         .args(["--list", "--ignored", "--format", "terse"])
