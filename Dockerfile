@@ -1,10 +1,14 @@
-# One image with every k3sync binary: producer, worker, ctl and kingdee-mock.
+# One image with every k3sync binary: producer, worker, ctl and kingdee-mock, built with the
+# `image` profile of Cargo.toml (release, stripped of debug info and symbols).
 #
-#   docker build -t k3sync:local .
+#   docker build -t k3sync:local \
+#     --build-arg REVISION="$(git rev-parse HEAD)" --build-arg CREATED="$(date -u +%FT%TZ)" .
 #   docker run --rm k3sync:local ctl --help
 #
 # Settings: /etc/k3sync/k3sync.toml (the demo defaults from config/), overridden by
 # K3SYNC__SECTION__KEY environment variables; mount another folder on /etc/k3sync for your own.
+# Inside the container the metrics/health addresses and the mock listen on 0.0.0.0 (set below);
+# the binaries' own defaults stay on the loopback for bare-metal hosts.
 
 FROM rust:1-bookworm AS builder
 WORKDIR /src
@@ -30,7 +34,7 @@ RUN set -eux; \
             echo 'fn main() {}' > "$crate/$target"; \
         done; \
     done; \
-    cargo build --release --locked -p producer -p worker -p ctl -p kingdee-mock; \
+    cargo build --profile image --locked -p producer -p worker -p ctl -p kingdee-mock; \
     for manifest in */Cargo.toml; do rm -rf "${manifest%/Cargo.toml}"; done
 
 # The real sources. COPY keeps the files' own modification times, which can be older than the
@@ -38,9 +42,9 @@ RUN set -eux; \
 COPY . .
 RUN set -eux; \
     find common producer worker ctl kingdee-mock -name '*.rs' -exec touch {} +; \
-    cargo build --release --locked -p producer -p worker -p ctl -p kingdee-mock; \
+    cargo build --profile image --locked -p producer -p worker -p ctl -p kingdee-mock; \
     mkdir -p /out; \
-    cp target/release/producer target/release/worker target/release/ctl target/release/kingdee-mock /out/
+    cp target/image/producer target/image/worker target/image/ctl target/image/kingdee-mock /out/
 
 FROM debian:bookworm-slim AS runtime
 # ca-certificates unpinned on purpose: it should be the newest the base image's release has.
@@ -58,7 +62,20 @@ COPY deploy/http-probe /usr/local/bin/http-probe
 RUN chmod 0755 /usr/local/bin/http-probe
 COPY config/ /etc/k3sync/
 ENV K3SYNC_CONFIG=/etc/k3sync/k3sync.toml \
+    K3SYNC__PRODUCER__LISTEN=0.0.0.0:9101 \
+    K3SYNC__WORKER__LISTEN=0.0.0.0:9102 \
+    KINGDEE_MOCK_LISTEN=0.0.0.0:8090 \
     RUST_LOG=info
+# Build facts (override with --build-arg); the rest describes the image.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="k3sync" \
+      org.opencontainers.image.description="Kingdee K3Cloud master data into a CRM's MySQL through RabbitMQ: producer, worker, ctl and kingdee-mock" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
 # Numeric, so that runtimes can check it is not root (Kubernetes runAsNonRoot).
 USER 10001:10001
 # producer /metrics, worker /metrics, kingdee-mock

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole k3sync job on the demo settings (config/k3sync.toml) without Docker:
-# MariaDB/MySQL on 127.0.0.1:3306 (root, no password) and RabbitMQ on 127.0.0.1:5672
-# (guest/guest), started or installed when missing, as .ci/run does. Then it builds the binaries,
-# migrates the database `k3sync_demo`, starts kingdee-mock and two workers, runs one producer
-# pass, waits until the work queue is drained and the table stops growing, prints `ctl status`
-# and a few rows, and stops everything it started (also on Ctrl-C or a failure).
+# MariaDB/MySQL on 127.0.0.1:3306 (account k3sync/k3sync, created as root over the socket when
+# missing) and RabbitMQ on 127.0.0.1:5672 (guest/guest), started or installed when missing, as
+# scripts/test.sh does. Then it builds the binaries, migrates the database `k3sync_demo`, starts
+# kingdee-mock and two workers, runs one producer pass, waits until the work queue is drained and
+# the table stops growing, prints `ctl status` and a few rows, and stops everything it started
+# (also on Ctrl-C or a failure).
 #
 #   scripts/demo.sh [--release] [--rows N] [--mode incremental|full|new] [--fresh] [--timeout S]
 #
@@ -43,7 +44,7 @@ fail() {
 }
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -91,14 +92,11 @@ source scripts/lib/services.sh
 
 ensure_clients() {
   command -v jq >/dev/null 2>&1 || apt_install jq
-  command -v mariadb >/dev/null 2>&1 || command -v mysql >/dev/null 2>&1 || apt_install mariadb-client
+  sql_client >/dev/null
 }
 
-sql() {
-  local client=mariadb
-  command -v mariadb >/dev/null 2>&1 || client=mysql
-  "$client" -h 127.0.0.1 -P 3306 -u root "$@"
-}
+# The demo database through k3sync's account, as the binaries reach it.
+sql() { k3sync_sql "$@"; }
 
 # --- the k3sync processes --------------------------------------------------------------------
 bin() { printf '%s/%s/%s' "${CARGO_TARGET_DIR:-target}" "$profile" "$1"; }
@@ -321,6 +319,7 @@ main() {
   ensure_mariadb
   ensure_rabbitmq
   ensure_clients
+  ensure_c_compiler
   build
   check_ports_free
   prepare_database

@@ -10,9 +10,11 @@ use k3sync_common::settings::Settings;
 use lapin::options::QueueDeleteOptions;
 use sqlx::MySqlPool;
 
-/// Server URL of the MariaDB/MySQL the benchmarks use, without a database.
+/// Server URL of the MariaDB/MySQL the benchmarks use, without a database: k3sync's own account
+/// (scripts/lib/services.sh creates it).
 pub fn mysql_server_url() -> String {
-    std::env::var("K3SYNC_BENCH_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    std::env::var("K3SYNC_BENCH_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://k3sync:k3sync@127.0.0.1:3306".into())
 }
 
 /// URL of the RabbitMQ the benchmarks use.
@@ -160,7 +162,7 @@ fn settings_text(knobs: &Knobs, database: &str, job: &str) -> anyhow::Result<Str
             Some(format!("url = \"{}\"", amqp_url())),
         ),
         (
-            "url = \"mysql://root@127.0.0.1:3306/k3sync_demo\"",
+            "url = \"mysql://k3sync:k3sync@127.0.0.1:3306/k3sync_demo\"",
             Some(format!("url = \"{}/{database}\"", mysql_server_url())),
         ),
         (

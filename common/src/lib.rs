@@ -21,6 +21,7 @@
 
 pub mod amqp;
 pub mod backoff;
+pub mod cli;
 pub mod db;
 pub mod dlq;
 mod error;

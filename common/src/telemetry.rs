@@ -17,17 +17,20 @@ pub fn init_logging() {
     }
 }
 
-/// How a long-running binary ends: success, or the error with its causes logged and printed
-/// (the printed line is what an operator sees when the process stops at start).
+/// How a long-running binary ends: success, or the error with its causes printed (the line an
+/// operator sees when the process stops at start) and, off a terminal, also logged as JSON for
+/// log shippers. On a terminal the log line would only repeat the printed one.
 pub fn exit_code(binary: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(
-                binary,
-                error = format!("{error:#}"),
-                "Stopped with an error"
-            );
+            if !std::io::stderr().is_terminal() {
+                tracing::error!(
+                    binary,
+                    error = format!("{error:#}"),
+                    "Stopped with an error"
+                );
+            }
             eprintln!("{binary}: {error:#}");
             std::process::ExitCode::FAILURE
         }

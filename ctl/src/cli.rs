@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use k3sync_common::cli::{DocsCommand, print_docs};
 use k3sync_common::settings::Settings;
 
 use crate::dlq::{self, ReplayOptions, Selection};
@@ -41,6 +42,8 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Pre-flight: settings, MySQL and migrations, mappings, Kingdee, RabbitMQ and queues.
     Check,
+    #[command(flatten)]
+    Docs(DocsCommand),
 }
 
 #[derive(Args)]
@@ -131,6 +134,10 @@ const LIST_LIMIT: usize = 100;
 
 /// Runs a parsed command; the exit code says whether it succeeded (check: no FAIL).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Docs(docs) = &cli.command {
+        print_docs(Cli::command(), docs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let settings = match Settings::load(&cli.config) {
         Ok(settings) => settings,
         Err(error) if matches!(cli.command, Command::Check) => {
@@ -164,6 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Dlq(command) => return run_dlq(&settings, command).await,
+        Command::Docs(_) => {}
         Command::Check => {
             let path = cli.config.display().to_string();
             let report = check::run(&settings, &path).await;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use k3sync_common::cli::{DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
 use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_producer::{Producer, run_scheduled};
@@ -17,7 +18,12 @@ use tokio_util::sync::CancellationToken;
 )]
 struct Cli {
     /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(long, env = "K3SYNC_CONFIG", default_value = "config/k3sync.toml")]
+    #[arg(
+        long,
+        env = "K3SYNC_CONFIG",
+        default_value = "config/k3sync.toml",
+        global = true
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -37,6 +43,8 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    #[command(flatten)]
+    Docs(DocsCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -64,8 +72,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (job, mode, once) = match cli.command {
+        Command::Sync { job, mode, once } => (job, mode, once),
+        Command::Docs(docs) => return Ok(print_docs(Cli::command(), &docs)?),
+    };
     let settings = Settings::load(&cli.config)?;
-    let Command::Sync { job, mode, once } = cli.command;
     let mode = mode.map_or(settings.job(&job)?.mode, SyncMode::from);
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());

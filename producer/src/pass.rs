@@ -207,7 +207,14 @@ impl Producer {
         };
         let queue = topology.work_queue();
         let progress = Progress::new(&job.name);
-        while let Some(page) = rx.recv().await {
+        loop {
+            // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
+            // outage): a shutdown ends the wait, and dropping the fetcher cancels its retry sleep.
+            let page = tokio::select! {
+                page = rx.recv() => page,
+                () = cancel.cancelled() => None,
+            };
+            let Some(page) = page else { break };
             let page: Page = page?;
             let max_depth = self.settings.producer.max_queue_depth;
             wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
@@ -260,7 +267,8 @@ impl Producer {
                 return Ok(RunStatus::Cancelled);
             }
         }
-        // The fetcher only stops without a last page when it was aborted.
+        // No last page: shutdown while waiting for a page, or the fetcher was aborted.
+        tracing::info!(job = %job.name, "Shutdown requested while waiting for Kingdee, stopping");
         Ok(RunStatus::Cancelled)
     }
 }

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod chaos;
+mod conventions;
 mod ctl;
 mod mock_ops;
 mod mock_sdk;

@@ -20,9 +20,11 @@ use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::mysql::MySqlPool;
 
-/// Server URL of the test MariaDB/MySQL, without a database.
+/// Server URL of the test MariaDB/MySQL, without a database: k3sync's own account, which
+/// scripts/lib/services.sh creates (root gets in only over the socket on a stock Debian).
 pub fn mysql_server_url() -> String {
-    std::env::var("K3SYNC_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    std::env::var("K3SYNC_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://k3sync:k3sync@127.0.0.1:3306".into())
 }
 
 /// URL of the test RabbitMQ.
@@ -149,7 +151,7 @@ impl TestEnv {
         let text = text
             .replace("http://127.0.0.1:8090/k3cloud/", &self.mock.url())
             .replace(
-                "mysql://root@127.0.0.1:3306/k3sync_demo",
+                "mysql://k3sync:k3sync@127.0.0.1:3306/k3sync_demo",
                 &format!("{}/{}", mysql_server_url(), self.database),
             )
             .replace("amqp://guest:guest@127.0.0.1:5672/%2f", &amqp_url())

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use k3sync_common::cli::{DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
 use k3sync_common::settings::Settings;
 use tokio::task::JoinSet;
@@ -17,11 +18,19 @@ use tokio_util::sync::CancellationToken;
 )]
 struct Cli {
     /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(long, env = "K3SYNC_CONFIG", default_value = "config/k3sync.toml")]
+    #[arg(
+        long,
+        env = "K3SYNC_CONFIG",
+        default_value = "config/k3sync.toml",
+        global = true
+    )]
     config: PathBuf,
     /// Consume only this job (default: every job in the settings).
     #[arg(long)]
     job: Option<String>,
+    /// Without a subcommand the worker consumes; the hidden ones print its documentation.
+    #[command(subcommand)]
+    docs: Option<DocsCommand>,
 }
 
 #[tokio::main]
@@ -32,6 +41,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(docs) = &cli.docs {
+        return Ok(print_docs(Cli::command(), docs)?);
+    }
     let settings = Settings::load(&cli.config)?;
     let jobs: Vec<String> = match &cli.job {
         Some(job) => vec![settings.job(job)?.name.clone()],

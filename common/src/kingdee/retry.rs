@@ -1,5 +1,7 @@
 //! How long the client waits before trying a transient failure again (MsgCode 14, HTTP 429/5xx,
 //! timeouts): exponential backoff with jitter, bounded in attempts, per delay and in total.
+//! A shutdown does not wait these delays out: the producer stops waiting for the page when its
+//! token is cancelled and drops the request, backon's sleep included (producer/src/pass.rs).
 
 use std::time::{Duration, Instant};
 

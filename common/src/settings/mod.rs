@@ -56,7 +56,9 @@ pub struct Settings {
 /// A setting that stops the program at start.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read settings: {0}")]
+    /// The cause is the source only, not repeated in the message: `{:#}` and error chains
+    /// print every source after the message, which printed figment's error twice.
+    #[error("cannot read settings")]
     Load(#[from] Box<figment::Error>),
     #[error("setting `{name}` is required: set it in the settings file or the environment")]
     Missing { name: String },

@@ -28,23 +28,14 @@ pub async fn check(settings: &Settings, report: &mut Report) {
                     info.product, info.version, OLDEST.0, OLDEST.1
                 ),
             ),
-            Some((3, _)) => report.warn(
+            // Supported, so no warning: k3sync sets x-delivery-limit itself (3.x has no
+            // default, 4.x defaults to 20) and counts retries in x-k3sync-attempt (4.x ignores
+            // a client-set x-death), so it behaves the same on both.
+            Some(_) => report.ok(
                 "rabbitmq version",
                 format!(
-                    "{} {}: 3.x quorum queues have no default delivery limit (4.x defaults to \
-                     20) and keep a client-set x-death (4.x ignores it); k3sync sets \
-                     x-delivery-limit = {limit} itself and counts retries in x-k3sync-attempt, \
-                     so it behaves the same on both",
-                    info.product, info.version
-                ),
-            ),
-            Some(_) => report.warn(
-                "rabbitmq version",
-                format!(
-                    "{} {}: 4.x quorum queues default to delivery-limit 20 (3.x: none) and \
-                     ignore a client-set x-death; k3sync sets x-delivery-limit = {limit} itself \
-                     and counts retries in x-k3sync-attempt, so it behaves the same on both",
-                    info.product, info.version
+                    "{} {} (supported: {}.{} or newer; x-delivery-limit = {limit} set by k3sync)",
+                    info.product, info.version, OLDEST.0, OLDEST.1
                 ),
             ),
             None => report.warn(

@@ -100,6 +100,8 @@ impl Report {
 
 /// The line `ctl check` prints when the settings do not load.
 pub fn settings_failed(path: &Path, error: &SettingsError) -> String {
+    // figment breaks its message before " in <file>"; one line per check keeps the report readable.
+    let error = error_chain(error).replace('\n', "");
     format!(
         "FAIL settings  {}: {error}\n1 failed, 0 warned",
         path.display()

@@ -1,46 +1,46 @@
 //! MySQL checks: the server answers, every migration of this build is applied (and none was
 //! edited after), and each job's mapping fits its live target table.
 
+use std::time::Duration;
+
 use k3sync_common::db::MIGRATOR;
 use k3sync_common::mapping::CompiledMapping;
 use k3sync_common::settings::{JobSettings, Settings};
 use k3sync_common::sink::MySqlSink;
-use sqlx::MySqlPool;
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{Connection, MySqlConnection, MySqlPool};
 
 use super::{Report, error_chain};
 use crate::migrate;
+
+/// How long the first connection may take before the check gives up on the server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn check(
     settings: &Settings,
     mappings: &[(&JobSettings, Option<CompiledMapping>)],
     report: &mut Report,
 ) {
-    let (pool, place) = match settings.mysql.connect_options() {
-        Ok(options) => {
-            let place = format!(
-                "{}:{}/{}",
-                options.get_host(),
-                options.get_port(),
-                options.get_database().unwrap_or("")
-            );
-            match settings.mysql.pool() {
-                Ok(pool) => (pool, place),
-                Err(error) => return report.fail("mysql", error_chain(&error)),
-            }
-        }
+    let options = match settings.mysql.connect_options() {
+        Ok(options) => options,
         Err(error) => return report.fail("mysql", format!("mysql.url: {}", error_chain(&error))),
     };
-    match sqlx::query_scalar::<_, String>("SELECT VERSION()")
-        .fetch_one(&pool)
-        .await
-    {
+    let place = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    // One plain connection first: a pool's acquire retries until its timeout and then reports
+    // only "pool timed out", hiding "connection refused" or "access denied for user …".
+    match first_connection(&options).await {
         Ok(version) => report.ok("mysql", format!("{version} at {place}")),
-        Err(error) => {
-            report.fail("mysql", format!("{place}: {}", error_chain(&error)));
-            pool.close().await;
-            return;
-        }
+        Err(error) => return report.fail("mysql", format!("{place}: {error}")),
     }
+    let pool = match settings.mysql.pool() {
+        Ok(pool) => pool,
+        Err(error) => return report.fail("mysql", error_chain(&error)),
+    };
     migrations(&pool, report).await;
     for (job, mapping) in mappings {
         if let Some(mapping) = mapping {
@@ -48,6 +48,24 @@ pub async fn check(
         }
     }
     pool.close().await;
+}
+
+/// Connects once, asks the server's version and hangs up; the error is the server's or the
+/// socket's own (connection refused, access denied, unknown database), or a timeout.
+async fn first_connection(options: &MySqlConnectOptions) -> Result<String, String> {
+    let attempt = async {
+        let mut connection = MySqlConnection::connect_with(options).await?;
+        let version = sqlx::query_scalar::<_, String>("SELECT VERSION()")
+            .fetch_one(&mut connection)
+            .await?;
+        let _ = connection.close().await;
+        Ok::<_, sqlx::Error>(version)
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok(version)) => Ok(version),
+        Ok(Err(error)) => Err(error_chain(&error)),
+        Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
+    }
 }
 
 async fn migrations(pool: &MySqlPool, report: &mut Report) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use k3sync_tests::chaos::{
     QueueWatch, Workers, assert_same_table, expected, poll, rabbitmq_start_app, rabbitmq_stop_app,
-    remove_logs, restarts_enabled, row_count, run_producer_until_done, table,
+    remove_logs, require_restarts_allowed, row_count, run_producer_until_done, table,
 };
 use k3sync_tests::proxy::TcpProxy;
 use k3sync_tests::{TestEnv, amqp_url};
@@ -96,10 +96,9 @@ async fn the_broker_cut_off_four_times_mid_run_loses_nothing_and_workers_consume
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts RabbitMQ/MariaDB; run with --run-ignored only"]
 async fn a_rabbitmq_restart_mid_run_loses_nothing() {
-    if !restarts_enabled("a_rabbitmq_restart_mid_run_loses_nothing") {
-        return;
-    }
+    require_restarts_allowed("a_rabbitmq_restart_mid_run_loses_nothing");
     let mut run = ChaosRun::start().await;
     let workers = Workers::start(&run.env, &run.config, WORKERS, &[]);
     let mut watch = QueueWatch::new(&run.env);

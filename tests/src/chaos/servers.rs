@@ -16,7 +16,9 @@ async fn admin() -> Result<MySqlConnection, sqlx::Error> {
     MySqlConnection::connect(&mysql_server_url()).await
 }
 
-/// A MySQL user that may use only the test's database, for the workers.
+/// A MySQL user of the workers' own, so their connections can be told apart. Its rights are on
+/// the databases `k3sync_*`, the pattern k3sync's test account holds them by: MariaDB lets a
+/// grantor hand on a wildcard grant only as that same pattern, not for one database under it.
 pub struct WorkerUser {
     pub name: String,
     database: String,
@@ -28,10 +30,7 @@ impl WorkerUser {
         let mut admin = admin().await.expect("MariaDB");
         for sql in [
             format!("CREATE USER '{name}'@'127.0.0.1' IDENTIFIED BY 'chaos'"),
-            format!(
-                "GRANT ALL PRIVILEGES ON `{}`.* TO '{name}'@'127.0.0.1'",
-                env.database
-            ),
+            format!("GRANT ALL PRIVILEGES ON `k3sync\\_%`.* TO '{name}'@'127.0.0.1'"),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .execute(&mut admin)

@@ -30,7 +30,7 @@ fn each_missing_required_key_stops_the_load_and_is_named() {
             "amqp.url",
         ),
         (
-            "url = \"mysql://root@127.0.0.1:3306/k3sync_demo\"",
+            "url = \"mysql://k3sync:k3sync@127.0.0.1:3306/k3sync_demo\"",
             "mysql.url",
         ),
         ("name = \"materials\"", "jobs[0].name"),
@@ -88,5 +88,6 @@ fn a_blank_required_key_counts_as_missing() {
 fn an_unknown_key_stops_the_load_and_is_named() {
     let text = demo_text().replace("[worker]", "[worker]\nbatch_sise = 10");
     let error = load_error(&text);
-    assert!(error.to_string().contains("batch_sise"), "{error}");
+    let text = crate::error_chain(&error);
+    assert!(text.contains("batch_sise"), "{text}");
 }
