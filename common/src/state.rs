@@ -80,16 +80,6 @@ pub async fn store_cursor(
     Ok(())
 }
 
-/// Marks a full pass finished so that the next one starts from the beginning.
-pub async fn close_pass(pool: &MySqlPool, job: &str, mode: SyncMode) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sync_state SET pass_open = 0 WHERE job = ? AND mode = ?")
-        .bind(job)
-        .bind(mode.as_str())
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
 /// How a pass ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {

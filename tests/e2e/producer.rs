@@ -485,7 +485,18 @@ async fn paging_pauses_while_the_work_queue_is_over_its_depth_limit() {
             .as_u64()
             .unwrap()
     };
-    let before = requests().await;
+    // The page fetched ahead may be taken from the fetcher just as the limit is seen, which
+    // lets it send one more request before the pass blocks: start counting once that settled.
+    let before = wait_for(
+        "the fetch ahead to settle",
+        Duration::from_secs(10),
+        || async {
+            let first = requests().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            (requests().await == first).then_some(first)
+        },
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         requests().await,
