@@ -80,6 +80,20 @@ pub async fn store_cursor(
     Ok(())
 }
 
+/// Records of the job's last successful full pass: the fair total of the next one (for a
+/// progress bar's ETA), `None` before the first.
+pub async fn last_full_pass_records(
+    pool: &MySqlPool,
+    job: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(records AS UNSIGNED) FROM sync_runs          WHERE job = ? AND mode = 'full' AND status = 'succeeded'          ORDER BY finished_at DESC, id DESC LIMIT 1",
+    )
+    .bind(job)
+    .fetch_optional(pool)
+    .await
+}
+
 /// How a pass ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {

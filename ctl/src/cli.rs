@@ -115,7 +115,8 @@ pub struct SelectArgs {
     /// Only this job's dead queue (default: every job).
     #[arg(long)]
     pub job: Option<String>,
-    /// Only this class (decode, mapping, data, exhausted, delivery_limit); repeatable.
+    /// Only this class (decode, mapping, data, too_large, exhausted, delivery_limit, unknown);
+    /// repeatable. Any other name is refused.
     #[arg(long = "class")]
     pub classes: Vec<String>,
     /// Only letters carrying this record key; repeatable.

@@ -206,7 +206,11 @@ impl Producer {
             max_message_bytes: self.settings.amqp.max_message_bytes,
         };
         let queue = topology.work_queue();
-        let progress = Progress::new(&job.name);
+        let total = match mode {
+            SyncMode::Full => state::last_full_pass_records(&self.pool, &job.name).await?,
+            _ => None,
+        };
+        let progress = Progress::new(&job.name, total);
         loop {
             // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
             // outage): a shutdown ends the wait, and dropping the fetcher cancels its retry sleep.

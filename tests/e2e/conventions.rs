@@ -343,3 +343,34 @@ fn tests_restarting_shared_servers_are_skipped_by_the_main_suite() {
         "scripts/test.sh runs the restart tests apart"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_dlq_refuses_an_unknown_class_and_names_the_known_ones() {
+    let env = TestEnv::start(10).await;
+    let config = env.write_config();
+    let path = config.display().to_string();
+    for command in ["list", "replay", "purge"] {
+        let (code, stdout, stderr) = run(
+            "ctl",
+            &["--config", &path, "dlq", command, "--class", "dat"],
+            &[],
+        )
+        .await;
+        assert_ne!(code, 0, "{command}: {stdout}{stderr}");
+        let text = format!("{stdout}{stderr}");
+        assert!(
+            text.contains("unknown error class `dat`") && text.contains("too_large"),
+            "{command}: {text}"
+        );
+    }
+    // A known class is taken (nothing to list in a new job's dead queue).
+    let (code, stdout, stderr) = run(
+        "ctl",
+        &["--config", &path, "dlq", "list", "--class", "data"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let _ = std::fs::remove_file(config);
+    env.cleanup().await;
+}

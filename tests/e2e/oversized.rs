@@ -361,3 +361,86 @@ async fn a_workers_peak_memory_stays_under_the_documented_bound_for_hostile_mess
     chaos::remove_logs(&env);
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_record_too_large_to_publish_is_recorded_with_its_key_and_the_pass_goes_on() {
+    let env = TestEnv::start(300).await;
+    let rows = env.mock_rows().await;
+    let matching: Vec<&Value> = rows
+        .iter()
+        .filter(|r| k3sync_tests::matches_job_filter(r))
+        .collect();
+    let big = matching[7]["FMaterialId"].as_i64().expect("FMaterialId");
+    // A name larger than a whole message may be (amqp.max_message_bytes, 1 MiB by default).
+    let name = "巨".repeat(env.settings.amqp.max_message_bytes / 3 + 1_000);
+    env.mock_send(
+        reqwest::Method::POST,
+        "/_mock/rows",
+        json!([{"FMaterialId": big, "FName": name}]),
+    )
+    .await;
+    let producer = k3sync_producer::Producer::connect(env.settings.clone())
+        .await
+        .expect("producer");
+    let report = producer
+        .run_pass(
+            env.job(),
+            k3sync_common::settings::SyncMode::Full,
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("the pass goes on past the record");
+    assert_eq!(report.status.as_str(), "succeeded");
+    assert_eq!(report.records as usize, matching.len());
+    let published: Vec<i64> = env
+        .drain_work_queue()
+        .await
+        .iter()
+        .flat_map(|e| e.records.iter().map(|r| r.key))
+        .collect();
+    assert_eq!(published.len(), matching.len() - 1, "every other record");
+    assert!(!published.contains(&big));
+
+    let logged: Vec<(String, Option<i64>, String, i64)> = sqlx::query_as(
+        "SELECT class, record_key, error, payload_bytes FROM error_log WHERE job = ?",
+    )
+    .bind(env.job())
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(
+        (logged[0].0.as_str(), logged[0].1),
+        ("too_large", Some(big))
+    );
+    assert!(
+        logged[0].2.contains("amqp.max_message_bytes"),
+        "{}",
+        logged[0].2
+    );
+    assert!(logged[0].3 as usize > env.settings.amqp.max_message_bytes);
+
+    let config = env.write_config();
+    let output = tokio::process::Command::new(k3sync_tests::binary("ctl"))
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "status",
+            "--json",
+        ])
+        .output()
+        .await
+        .expect("ctl status");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        doc["jobs"][0]["unresolved_dead_letters"],
+        json!({"too_large": 1})
+    );
+    env.cleanup().await;
+}
