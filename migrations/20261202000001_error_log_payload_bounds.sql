@@ -2,5 +2,5 @@
 -- letter's body (the whole body stays in the dead queue), with the body's full size and SHA-256
 -- so an operator can tell the stored excerpt from the letter it came from.
 ALTER TABLE error_log
-    ADD COLUMN IF NOT EXISTS payload_bytes  BIGINT   NULL AFTER payload,
-    ADD COLUMN IF NOT EXISTS payload_sha256 CHAR(64) NULL AFTER payload_bytes;
+    ADD COLUMN payload_bytes  BIGINT   NULL AFTER payload,
+    ADD COLUMN payload_sha256 CHAR(64) NULL AFTER payload_bytes;
