@@ -25,6 +25,9 @@ pub struct Settings {
     /// Worker behaviour.
     #[serde(default)]
     pub worker: WorkerSettings,
+    /// When a job counts as failing, and how often queues are sampled.
+    #[serde(default)]
+    pub monitoring: crate::monitoring::MonitoringSettings,
     /// The sync jobs; each has its own queue `k3sync.<name>`.
     pub jobs: Vec<JobSettings>,
     /// Folder of the settings file; relative paths in it (mapping files) are read from here.
@@ -93,6 +96,9 @@ pub struct KingdeeSettings {
     /// dates (`FModifyDate`) carry no zone; this says how to read them (the record-lag metric).
     #[serde(default = "default_utc_offset")]
     pub utc_offset: String,
+    /// How calls back off across passes after Kingdee refuses authentication.
+    #[serde(default)]
+    pub auth_backoff: crate::kingdee::AuthBackoffSettings,
 }
 
 impl KingdeeSettings {
