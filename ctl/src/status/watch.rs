@@ -31,7 +31,10 @@ pub async fn watch(
         };
         let frame = frame(&report, json, terminal, every);
         let mut stdout = std::io::stdout().lock();
-        match stdout.write_all(frame.as_bytes()).and_then(|()| stdout.flush()) {
+        match stdout
+            .write_all(frame.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
             Err(e) => return Err(e.into()),
@@ -95,7 +98,10 @@ mod tests {
         assert!(on_terminal.starts_with(CLEAR));
         assert!(on_terminal.ends_with("every 2s; Ctrl-C to stop\n"));
         let piped = frame(&report(), false, false, Duration::from_secs(2));
-        assert!(!piped.contains('\x1b') && !piped.contains("Ctrl-C"), "{piped}");
+        assert!(
+            !piped.contains('\x1b') && !piped.contains("Ctrl-C"),
+            "{piped}"
+        );
         assert!(piped.starts_with("k3sync status at "));
     }
 }
