@@ -33,6 +33,13 @@ struct Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
+        // Gone before its folder is removed, or it writes files into a folder being deleted.
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
