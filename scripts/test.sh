@@ -7,7 +7,8 @@
 #
 # On a machine without them it first installs, with apt-get (root or sudo): gcc (the linker Rust
 # needs), MariaDB (and creates k3sync's MySQL account, see scripts/lib/services.sh), RabbitMQ,
-# python3-venv (the test that runs Kingdee's own Python SDK against the mock) and docker-compose
+# python3-venv (the test that runs Kingdee's own Python SDK against the mock), Prometheus and
+# Alertmanager (the alert rules' checks and e2e tests) and docker-compose
 # (to check docker-compose.yml; skipped where the package is unavailable); with cargo:
 # cargo-nextest. It starts MariaDB and RabbitMQ when they are stopped. It needs the Rust
 # toolchain (rustup) already installed.
@@ -45,12 +46,29 @@ ensure_tools() {
   command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose || true
 }
 
+# Prometheus and Alertmanager (Debian packages) for the alert rules' checks and the alert e2e
+# tests (tests/e2e/alerts.rs runs both as child processes on free ports; no service is started).
+ensure_monitoring() {
+  { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || apt_install prometheus
+  { command -v prometheus-alertmanager && command -v amtool; } >/dev/null 2>&1 ||
+    apt_install prometheus-alertmanager
+}
+
+check_alerting() {
+  log "promtool and amtool: configuration, alert rules and their unit tests"
+  promtool check config deploy/prometheus/prometheus.yml
+  promtool check rules deploy/prometheus/alerts.yml
+  promtool test rules deploy/prometheus/alerts_test.yml
+  amtool check-config deploy/alertmanager/alertmanager.yml
+}
+
 ensure_rust
 ensure_c_compiler
 ensure_mariadb
 ensure_rabbitmq
 ensure_python_venv
 ensure_tools
+ensure_monitoring
 
 export CARGO_TERM_COLOR=never
 export CARGO_INCREMENTAL=0
@@ -67,6 +85,8 @@ if command -v docker-compose >/dev/null 2>&1; then
 else
   log "docker-compose config: skipped (no docker-compose on this machine)"
 fi
+
+check_alerting
 
 # The tests that restart RabbitMQ and MariaDB are #[ignore]d: this run reports them as skipped.
 log "tests"

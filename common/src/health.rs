@@ -1,6 +1,7 @@
 //! `/metrics` (Prometheus text), `/healthz` (the process is up) and `/readyz` (it can do its
-//! work: MySQL answers and the broker session is up), served by each long-running binary on the
-//! address in its settings.
+//! work: MySQL answers, the broker session is up, and no job it watches is failing per
+//! [`crate::monitoring`]), served by each long-running binary on the address in its settings.
+//! Readiness is also the `k3sync_ready` gauge, checked every few seconds, for alerting.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,6 +14,12 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::MySqlPool;
 use tokio_util::sync::CancellationToken;
+
+use crate::monitoring::{self, MonitoringSettings};
+use crate::telemetry::series;
+
+/// How often the `k3sync_ready` gauge is brought up to date (and the exporter's upkeep runs).
+const UPKEEP: Duration = Duration::from_secs(5);
 
 /// Installs the process-wide Prometheus recorder once and returns its handle.
 pub fn install_metrics() -> PrometheusHandle {
@@ -34,6 +41,7 @@ pub fn install_metrics() -> PrometheusHandle {
                     let handle = recorder.handle();
                     // Another recorder already installed (e.g. in tests) keeps working; ours renders empty.
                     let _ = metrics::set_global_recorder(recorder);
+                    series::describe();
                     handle
                 }
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
@@ -47,6 +55,9 @@ pub fn install_metrics() -> PrometheusHandle {
 pub struct Readiness {
     pool: MySqlPool,
     broker: Arc<AtomicBool>,
+    /// Jobs whose pass history is judged: (name, schedule_secs).
+    jobs: Arc<[(String, u64)]>,
+    monitoring: MonitoringSettings,
 }
 
 impl Readiness {
@@ -54,7 +65,21 @@ impl Readiness {
         Self {
             pool,
             broker: Arc::new(AtomicBool::new(false)),
+            jobs: Arc::new([]),
+            monitoring: MonitoringSettings::default(),
         }
+    }
+
+    /// Also not ready while one of `jobs` (name, schedule_secs) is failing: the producer that
+    /// pages them says so instead of looking healthy while every pass fails.
+    pub fn watching_jobs(
+        mut self,
+        jobs: Vec<(String, u64)>,
+        monitoring: &MonitoringSettings,
+    ) -> Self {
+        self.jobs = jobs.into();
+        self.monitoring = monitoring.clone();
+        self
     }
 
     /// Set by the code that owns the broker session: true while connected.
@@ -68,9 +93,24 @@ impl Readiness {
         }
         let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.pool);
         match tokio::time::timeout(Duration::from_secs(2), ping).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("mysql: {e}")),
-            Err(_) => Err("mysql: no answer within 2 s".into()),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(format!("mysql: {e}")),
+            Err(_) => return Err("mysql: no answer within 2 s".into()),
+        }
+        let mut failing = Vec::new();
+        for (job, schedule_secs) in self.jobs.iter() {
+            let history = monitoring::history(&self.pool, job)
+                .await
+                .map_err(|e| format!("mysql: {e}"))?;
+            let health = monitoring::assess(&history, *schedule_secs, &self.monitoring);
+            if health.failing {
+                failing.push(format!("job {job} is failing: {}", health.summary()));
+            }
+        }
+        if failing.is_empty() {
+            Ok(())
+        } else {
+            Err(failing.join("\n"))
         }
     }
 }
@@ -96,13 +136,17 @@ pub async fn start(
     let metrics = install_metrics();
     let upkeep = metrics.clone();
     let upkeep_cancel = cancel.clone();
+    let gauge = readiness.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut tick = tokio::time::interval(UPKEEP);
         loop {
             tokio::select! {
                 () = upkeep_cancel.cancelled() => return,
-                _ = tick.tick() => upkeep.run_upkeep(),
+                _ = tick.tick() => {}
             }
+            upkeep.run_upkeep();
+            let ready = gauge.check().await.is_ok();
+            metrics::gauge!(series::READY).set(if ready { 1.0 } else { 0.0 });
         }
     });
     let app = Router::new()

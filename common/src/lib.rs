@@ -29,6 +29,7 @@ pub use error::error_chain;
 pub mod health;
 pub mod kingdee;
 pub mod mapping;
+pub mod monitoring;
 pub mod record;
 pub mod settings;
 pub mod shutdown;

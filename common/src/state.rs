@@ -194,3 +194,17 @@ impl JobLock {
         Ok(())
     }
 }
+
+/// Records the class of a failed pass next to its error text (`sync_runs.error_class`).
+pub async fn set_error_class(
+    pool: &MySqlPool,
+    run_id: Uuid,
+    class: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sync_runs SET error_class = ? WHERE run_id = ?")
+        .bind(class)
+        .bind(run_id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}

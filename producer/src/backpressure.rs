@@ -1,5 +1,6 @@
 //! Back-pressure: while the job's work queue holds more than `max_queue_depth` messages the
-//! producer stops paging, so a slow database never turns into an unbounded queue.
+//! producer stops paging, so a slow database never turns into an unbounded queue. (The depth
+//! gauges are the sampler's, `crate::sample`.)
 
 use std::time::Duration;
 
@@ -17,7 +18,6 @@ pub async fn wait_for_room(
     let mut logged = false;
     loop {
         let (ready, _) = queue_depth(channel, queue).await?;
-        metrics::gauge!("k3sync_queue_depth", "queue" => queue.to_owned()).set(f64::from(ready));
         if ready <= max_depth {
             return Ok(());
         }

@@ -4,8 +4,10 @@
 mod backpressure;
 mod batch;
 mod fetch;
+pub mod outcome;
 mod pass;
 mod progress;
+pub mod sample;
 mod schedule;
 
 pub use pass::{PassError, PassReport, Producer, derive_field_keys};

@@ -85,11 +85,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return producer.run_pass(&job, mode, &cancel).await.map(|_| ());
     }
     let pool = settings.mysql.pool().context("mysql.url")?;
-    let readiness = Readiness::new(pool);
+    let schedule_secs = settings.job(&job)?.schedule_secs;
+    let readiness = Readiness::new(pool)
+        .watching_jobs(vec![(job.clone(), schedule_secs)], &settings.monitoring);
     let listen = settings.producer.listen.clone();
     let server = health::start(&listen, readiness.clone(), cancel.clone())
         .await
         .with_context(|| format!("cannot serve metrics on producer.listen = {listen}"))?;
+    k3sync_common::telemetry::series::build_info("producer");
     run_scheduled(settings, &job, mode, readiness, &cancel).await?;
     cancel.cancel();
     server.await?.context("metrics server (producer.listen)")

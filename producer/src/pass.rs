@@ -12,6 +12,7 @@ use k3sync_common::kingdee::{Keyset, KingdeeClient};
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::settings::{JobSettings, Settings, SyncMode};
 use k3sync_common::state::{self, JobLock, RunStatus};
+use k3sync_common::telemetry::series;
 use lapin::{Channel, Connection};
 use sqlx::MySqlPool;
 use tokio::sync::mpsc;
@@ -105,6 +106,12 @@ impl Producer {
         })
     }
 
+    /// Shares the scheduler's Kingdee auth gate, which outlives reconnects.
+    pub fn with_auth_gate(mut self, gate: Arc<k3sync_common::kingdee::AuthGate>) -> Self {
+        self.client = self.client.with_auth_gate(gate);
+        self
+    }
+
     /// False once the broker connection has dropped; a new `Producer` must be connected.
     pub fn is_connected(&self) -> bool {
         self.connection.status().connected()
@@ -137,6 +144,15 @@ impl Producer {
             tracing::warn!(job = %job.name, wait_secs = wait, "Another producer is paging this job, skipping the pass");
             state::start_run(&self.pool, run_id, &job.name, mode).await?;
             state::update_run(&self.pool, run_id, RunStatus::Skipped, 0, 0, None).await?;
+            crate::outcome::record(
+                &self.pool,
+                &job.name,
+                mode,
+                run_id,
+                RunStatus::Skipped,
+                None,
+            )
+            .await;
             return Ok(PassReport {
                 run_id,
                 status: RunStatus::Skipped,
@@ -167,6 +183,8 @@ impl Producer {
         )
         .await?;
         lock.release().await?;
+        let failure = outcome.as_ref().err();
+        crate::outcome::record(&self.pool, &job.name, mode, run_id, status, failure).await;
         tracing::info!(job = %job.name, mode = mode.as_str(), %run_id, status = status.as_str(),
             pages = report.pages, records = report.records, "Pass finished");
         match outcome {
@@ -249,8 +267,8 @@ impl Producer {
             .await?;
             report.pages += 1;
             report.records += count;
-            metrics::counter!("k3sync_pages_fetched_total", "job" => job.name.clone()).increment(1);
-            metrics::counter!("k3sync_records_published_total", "job" => job.name.clone())
+            metrics::counter!(series::PAGES_FETCHED, series::JOB => job.name.clone()).increment(1);
+            metrics::counter!(series::RECORDS_PUBLISHED, series::JOB => job.name.clone())
                 .increment(count);
             progress.advance(count);
             state::update_run(
@@ -287,8 +305,9 @@ impl Producer {
         }
         error_log::insert(&self.pool, job, "producer", letters).await?;
         for letter in letters {
-            metrics::counter!("k3sync_dead_letters_total", "job" => job.to_owned(), "class" => letter.class.as_str())
-                .increment(1);
+            metrics::counter!(series::RECORDS_DEAD_LETTERED, series::JOB => job.to_owned(),
+                "class" => letter.class.as_str())
+            .increment(1);
             tracing::error!(job, key = ?letter.key, error = %letter.error,
                 "Source record too large to publish, recorded in error_log");
         }

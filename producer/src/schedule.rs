@@ -1,14 +1,21 @@
 //! Without `--once` the producer runs a job's pass every `schedule_secs` until SIGTERM. A failed
 //! pass is logged and retried at the next tick (the cursor makes that safe); a dropped broker
-//! connection is replaced before the next pass.
+//! connection is replaced before the next pass. Alongside, it samples the job's queues
+//! ([`crate::sample`]) and keeps one Kingdee auth gate for its whole life, so that a reconnect
+//! never forgets a pause after authentication refusals.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use k3sync_common::health::Readiness;
+use k3sync_common::kingdee::AuthGate;
 use k3sync_common::settings::{Settings, SyncMode};
+use k3sync_common::telemetry::series;
 use tokio_util::sync::CancellationToken;
 
 use crate::Producer;
+use crate::outcome::refresh_gauges;
+use crate::sample::sample_queues;
 
 pub async fn run_scheduled(
     settings: Settings,
@@ -17,19 +24,28 @@ pub async fn run_scheduled(
     readiness: Readiness,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let every = Duration::from_secs(settings.job(job)?.schedule_secs);
+    let schedule_secs = settings.job(job)?.schedule_secs;
+    let every = Duration::from_secs(schedule_secs);
+    series::register_producer_job(job, mode, schedule_secs);
+    let sampler = tokio::spawn(sample_queues(
+        settings.clone(),
+        job.to_owned(),
+        cancel.child_token(),
+    ));
+    let gate = Arc::new(AuthGate::new(&settings.kingdee.auth_backoff));
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut producer: Option<Producer> = None;
+    let mut gauges_read = false;
     loop {
         tokio::select! {
-            () = cancel.cancelled() => return Ok(()),
+            () = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
         if !producer.as_ref().is_some_and(Producer::is_connected) {
             readiness.set_broker_up(false);
             match Producer::connect(settings.clone()).await {
-                Ok(connected) => producer = Some(connected),
+                Ok(connected) => producer = Some(connected.with_auth_gate(Arc::clone(&gate))),
                 Err(error) => {
                     tracing::error!(
                         job,
@@ -42,6 +58,11 @@ pub async fn run_scheduled(
         }
         let Some(current) = &producer else { continue };
         readiness.set_broker_up(true);
+        if !gauges_read {
+            // The history before this process: a restart must not reset the gauges to "fine".
+            refresh_gauges(current.pool(), job).await;
+            gauges_read = true;
+        }
         if let Err(error) = current.run_pass(job, mode, cancel).await {
             tracing::error!(
                 job,
@@ -50,4 +71,6 @@ pub async fn run_scheduled(
             );
         }
     }
+    sampler.abort();
+    Ok(())
 }

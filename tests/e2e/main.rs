@@ -2,6 +2,7 @@
 //! Every test talks to the real RabbitMQ and MariaDB on this machine, with its own database and
 //! its own queue names, and to an in-process Kingdee mock on a random port.
 
+mod alerts;
 mod bad_input;
 mod chaos;
 mod conventions;

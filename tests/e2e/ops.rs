@@ -22,6 +22,22 @@ fn series(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Every `k3sync_` series in `metrics` comes with a `# HELP` line.
+fn assert_every_series_has_help(metrics: &str) {
+    for line in metrics.lines().filter(|l| l.starts_with("k3sync_")) {
+        let name = line.split(['{', ' ']).next().unwrap_or_default();
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .filter(|base| metrics.contains(&format!("# TYPE {base} histogram")))
+            .unwrap_or(name);
+        assert!(
+            metrics.contains(&format!("# HELP {base} ")),
+            "no HELP for {base}:\n{metrics}"
+        );
+    }
+}
+
 async fn get(env: &TestEnv, url: &str) -> Option<(StatusCode, String)> {
     let response = env
         .http
@@ -74,15 +90,19 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
         .count();
     let producer_port = free_port();
     let worker_port = free_port();
-    let job_label = format!("job=\"{}\"", env.job());
+    // `sync_job`, not `job`: Prometheus owns `job` and would rename ours to `exported_job`.
+    let job_label = format!("sync_job=\"{}\"", env.job());
     let _producer = spawn(
         &env,
         "producer",
         &["sync", "--job", env.job(), "--mode", "full"],
-        &[(
-            "K3SYNC__PRODUCER__LISTEN",
-            format!("127.0.0.1:{producer_port}"),
-        )],
+        &[
+            (
+                "K3SYNC__PRODUCER__LISTEN",
+                format!("127.0.0.1:{producer_port}"),
+            ),
+            ("K3SYNC__MONITORING__QUEUE_SAMPLE_SECS", "1".to_owned()),
+        ],
     );
     let _worker = spawn(
         &env,
@@ -110,15 +130,37 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
     assert!(series(&written, "k3sync_record_lag_seconds_count", &[&job_label]).is_some());
 
     let producer_metrics = format!("http://127.0.0.1:{producer_port}/metrics");
-    let (_, text) = get(&env, &producer_metrics)
-        .await
-        .expect("producer metrics");
+    let succeeded = format!("{job_label},mode=\"full\",result=\"succeeded\"");
+    let text = wait_for(
+        "the producer to count its pass",
+        Duration::from_secs(30),
+        || async {
+            let (_, text) = get(&env, &producer_metrics).await?;
+            text.lines()
+                .any(|l| {
+                    l.starts_with("k3sync_passes_total{")
+                        && l.contains(&succeeded)
+                        && l.ends_with(" 1")
+                })
+                .then_some(text)
+        },
+    )
+    .await;
     assert_eq!(
         series(&text, "k3sync_records_published_total", &[&job_label]),
         Some(expected as f64)
     );
     let pages = series(&text, "k3sync_pages_fetched_total", &[&job_label]).unwrap();
-    let ok_requests = series(&text, "k3sync_kingdee_requests_total", &["outcome=\"ok\""]).unwrap();
+    let ok_requests = series(
+        &text,
+        "k3sync_kingdee_requests_total",
+        &[
+            "service=\"ExecuteBillQuery\"",
+            "outcome=\"ok\"",
+            "error_class=\"none\"",
+        ],
+    )
+    .unwrap();
     let stats = env.mock_get("/_mock/stats").await;
     let served = stats["services"]["ExecuteBillQuery"]["ok"]
         .as_f64()
@@ -128,15 +170,78 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
         "every request the mock answered is counted"
     );
     assert_eq!(pages, served, "one page per request");
-    assert!(
-        series(
-            &text,
-            "k3sync_queue_depth",
-            &[&format!("queue=\"k3sync.{}\"", env.job())]
-        )
-        .is_some()
-    );
     assert!(series(&text, "k3sync_kingdee_request_seconds_count", &[]).unwrap() >= served);
+    let pass = [job_label.as_str(), "mode=\"full\"", "result=\"succeeded\""];
+    assert_eq!(series(&text, "k3sync_passes_total", &pass), Some(1.0));
+    let failed = [job_label.as_str(), "mode=\"full\"", "result=\"failed\""];
+    assert_eq!(series(&text, "k3sync_passes_total", &failed), Some(0.0));
+    assert_eq!(
+        series(&text, "k3sync_passes_failed_in_a_row", &[&job_label]),
+        Some(0.0)
+    );
+    assert_eq!(
+        series(&text, "k3sync_pass_schedule_seconds", &[&job_label]),
+        Some(60.0)
+    );
+    let success = series(
+        &text,
+        "k3sync_last_success_timestamp_seconds",
+        &[&job_label],
+    )
+    .unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - 120.0..=now + 1.0).contains(&success),
+        "{success} vs {now}"
+    );
+    let build = [
+        "binary=\"producer\"",
+        concat!("version=\"", env!("CARGO_PKG_VERSION"), "\""),
+    ];
+    assert_eq!(series(&text, "k3sync_build_info", &build), Some(1.0));
+    assert_every_series_has_help(&text);
+
+    // The producer samples every queue all the time: the worker shows up as the consumer.
+    let work = format!("queue=\"k3sync.{}\"", env.job());
+    let sampled = wait_for(
+        "the sampler to see the worker",
+        Duration::from_secs(30),
+        || async {
+            let (_, text) = get(&env, &producer_metrics).await?;
+            let labels = [job_label.as_str(), work.as_str(), "kind=\"work\""];
+            (series(&text, "k3sync_queue_consumers", &labels)? == 1.0).then_some(text)
+        },
+    )
+    .await;
+    let dead = format!("queue=\"k3sync.{}.dead\"", env.job());
+    let dead_labels = [job_label.as_str(), dead.as_str(), "kind=\"dead\""];
+    assert_eq!(
+        series(&sampled, "k3sync_queue_depth", &dead_labels),
+        Some(0.0)
+    );
+    let retry = [job_label.as_str(), "kind=\"retry\""];
+    assert_eq!(
+        series(&sampled, "k3sync_queue_consumers", &retry),
+        Some(0.0)
+    );
+    wait_for(
+        "both processes to report ready",
+        Duration::from_secs(30),
+        || async {
+            let (_, p) = get(&env, &producer_metrics).await?;
+            let (_, w) = get(&env, &worker_metrics).await?;
+            (series(&p, "k3sync_ready", &[])? == 1.0 && series(&w, "k3sync_ready", &[])? == 1.0)
+                .then_some(())
+        },
+    )
+    .await;
+    let (_, text) = get(&env, &worker_metrics).await.expect("worker metrics");
+    let data = [job_label.as_str(), "class=\"data\""];
+    assert_eq!(
+        series(&text, "k3sync_records_dead_lettered_total", &data),
+        Some(0.0)
+    );
+    assert_every_series_has_help(&text);
     env.cleanup().await;
 }
 

@@ -276,7 +276,7 @@ async fn a_lock_held_past_the_lock_wait_timeout_sends_the_batch_through_the_retr
         || async {
             let text = metrics.render();
             text.lines()
-                .any(|l| l.starts_with("k3sync_retries_total") && l.contains(env.job()))
+                .any(|l| l.starts_with("k3sync_records_retried_total") && l.contains(env.job()))
                 .then_some(())
         },
     )
@@ -461,7 +461,7 @@ async fn while_mysql_is_unreachable_the_worker_holds_its_batch_and_writes_it_whe
     assert!(
         !text
             .lines()
-            .any(|l| l.starts_with("k3sync_retries_total") && l.contains(env.job())),
+            .any(|l| l.starts_with("k3sync_records_retried_total") && l.contains(env.job())),
         "an outage is waited out, not sent through the retry tiers"
     );
     assert!(drain_dead(&env).await.is_empty());

@@ -2,6 +2,7 @@
 //! name (so its own queues) and its own in-process Kingdee mock on a random port, built from the
 //! demo settings in `config/k3sync.toml` so the tests exercise the configuration users start from.
 
+pub mod alerting;
 pub mod chaos;
 pub mod envelopes;
 pub mod proxy;
@@ -33,9 +34,14 @@ pub fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
-/// The workspace root (for config files and built binaries).
+/// The workspace root (for config files and built binaries). Without `..` in it: cargo keys its
+/// fingerprints on the manifest path, and `tests/../Cargo.toml` rebuilt the whole workspace.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
 }
 
 /// A binary of the workspace (`producer`, `worker`, `ctl`, `kingdee-mock`), next to the test

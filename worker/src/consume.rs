@@ -11,6 +11,7 @@ use anyhow::Context;
 use futures_util::StreamExt;
 use k3sync_common::amqp::{self, Publisher};
 use k3sync_common::backoff::Backoff;
+use k3sync_common::telemetry::series;
 use lapin::Consumer;
 use lapin::message::Delivery;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
@@ -40,7 +41,7 @@ pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Resu
             Ok(()) => return Ok(()),
             Err(error) => {
                 let delay = backoff.next_delay();
-                metrics::counter!("k3sync_reconnects_total", "job" => ctx.job.name.clone())
+                metrics::counter!(series::RECONNECTS, series::JOB => ctx.job.name.clone())
                     .increment(1);
                 tracing::warn!(job = %ctx.job.name, error = format!("{error:#}"), delay_ms = delay.as_millis() as u64,
                     "Broker session ended, reconnecting");

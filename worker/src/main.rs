@@ -57,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let server = health::start(&listen, readiness.clone(), cancel.clone())
         .await
         .with_context(|| format!("cannot serve metrics on worker.listen = {listen}"))?;
+    k3sync_common::telemetry::series::build_info("worker");
     let mut tasks = JoinSet::new();
     for job in jobs {
         let ctx = k3sync_worker::prepare(&settings, &job, pool.clone()).await?;

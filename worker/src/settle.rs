@@ -12,6 +12,7 @@ use k3sync_common::backoff;
 use k3sync_common::dlq::{DeadLetter, Headers, error_log};
 use k3sync_common::record::parse_datetime;
 use k3sync_common::sink::{WriteErrorClass, classify};
+use k3sync_common::telemetry::series;
 use lapin::options::BasicAckOptions;
 use tokio_util::sync::CancellationToken;
 
@@ -102,7 +103,7 @@ async fn settle(
             run: Some(envelope.run_id.to_string()),
             ..headers(held)
         };
-        metrics::counter!("k3sync_retries_total", "job" => ctx.job.name.clone(), "tier" => retry.tier.to_string())
+        metrics::counter!(series::RECORDS_RETRIED, series::JOB => ctx.job.name.clone(), "tier" => retry.tier.to_string())
             .increment(retry.records.len() as u64);
         retries.push(Outgoing::new(
             ctx.topology.retry_route(retry.tier as usize),
@@ -179,7 +180,7 @@ async fn send_dead_letters(
         .notify(|e, _| tracing::warn!(job = %ctx.job.name, error = %e, "error_log insert failed, retrying"))
         .await?;
     for letter in letters {
-        metrics::counter!("k3sync_dead_letters_total", "job" => ctx.job.name.clone(), "class" => letter.class.as_str())
+        metrics::counter!(series::RECORDS_DEAD_LETTERED, series::JOB => ctx.job.name.clone(), "class" => letter.class.as_str())
             .increment(1);
         tracing::warn!(job = %ctx.job.name, key = ?letter.key, class = letter.class.as_str(),
             error = %letter.error, "Record dead-lettered");
@@ -189,10 +190,11 @@ async fn send_dead_letters(
 
 fn record_write_metrics(ctx: &JobContext, batch: &[Held], written: usize, took: Duration) {
     let job = ctx.job.name.clone();
-    metrics::counter!("k3sync_records_written_total", "job" => job.clone())
+    metrics::counter!(series::RECORDS_WRITTEN, series::JOB => job.clone())
         .increment(written as u64);
-    metrics::histogram!("k3sync_batch_records", "job" => job.clone()).record(written as f64);
-    metrics::histogram!("k3sync_write_seconds", "job" => job.clone()).record(took.as_secs_f64());
+    metrics::histogram!(series::BATCH_RECORDS, series::JOB => job.clone()).record(written as f64);
+    metrics::histogram!(series::WRITE_SECONDS, series::JOB => job.clone())
+        .record(took.as_secs_f64());
     // Lag from Kingdee's modification time to the write, sampled on the batch's last record.
     let last = batch
         .iter()
@@ -201,7 +203,7 @@ fn record_write_metrics(ctx: &JobContext, batch: &[Held], written: usize, took: 
     if let Some(lag) =
         last.and_then(|r| record_lag(&r.modified, ctx.kingdee_offset, chrono::Utc::now()))
     {
-        metrics::histogram!("k3sync_record_lag_seconds", "job" => job).record(lag);
+        metrics::histogram!(series::RECORD_LAG, series::JOB => job).record(lag);
     }
 }
 

@@ -57,6 +57,7 @@ pub async fn prepare(
         .check_columns(&columns)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let fields = mapping.source_fields();
+    k3sync_common::telemetry::series::register_worker_job(&job.name);
     Ok(JobContext {
         fields,
         kingdee_offset: settings.kingdee.offset(),

@@ -8,6 +8,7 @@ use backon::Retryable;
 use k3sync_common::backoff::{self, Backoff};
 use k3sync_common::dlq::DeadClass;
 use k3sync_common::sink::{MappedRow, RowFailure, WriteError, is_unavailable};
+use k3sync_common::telemetry::series;
 use tokio_util::sync::CancellationToken;
 
 use crate::plan::{Refusal, Written};
@@ -54,7 +55,7 @@ async fn write_with_retries(
     (|| ctx.sink.write_isolating(rows))
         .retry(policy)
         .notify(|error, delay| {
-            metrics::counter!("k3sync_write_retries_total", "job" => ctx.job.name.clone()).increment(1);
+            metrics::counter!(series::WRITE_RETRIES, series::JOB => ctx.job.name.clone()).increment(1);
             tracing::warn!(job = %ctx.job.name, error = %error.0, delay_ms = delay.as_millis() as u64,
                 "Transient database failure, retrying the batch");
         })

@@ -5,35 +5,35 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use backon::Retryable;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_CHARSET, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT_CHARSET, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::SecretString;
 use tokio::sync::{Mutex, Semaphore};
 use tracing::{debug, info, warn};
 
-use super::error::{ErrorClass, Exchange, KingdeeError, classify};
+use super::auth_gate::AuthGate;
+use super::error::{ErrorClass, Exchange, KingdeeError, classify, count_request};
 use super::query::{BillQuery, EXECUTE_BILL_QUERY};
 use super::retry::RetryPolicy;
 use super::session::{Session, SessionStore, VALIDATE_USER, login_body, login_session_id};
-use super::sign::Signer;
+use super::sign::{Signer, signature_headers};
 use crate::record::Rows;
 use crate::settings::{AuthMode, KingdeeSettings};
+use crate::telemetry::series;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const USER_AGENT: &str = concat!("k3sync/", env!("CARGO_PKG_VERSION"));
-const REQUESTS_TOTAL: &str = "k3sync_kingdee_requests_total";
-const REQUEST_SECONDS: &str = "k3sync_kingdee_request_seconds";
-const RETRIES_TOTAL: &str = "k3sync_kingdee_retries_total";
 
-/// A Kingdee K3Cloud WebAPI client. Cheap to clone; clones share the session, the rate limit
-/// and the in-flight cap.
+/// A Kingdee K3Cloud WebAPI client. Cheap to clone; clones share the session, the rate limit,
+/// the in-flight cap and the pause after authentication refusals.
 #[derive(Clone)]
 pub struct KingdeeClient {
     inner: Arc<Inner>,
+    gate: Arc<AuthGate>,
 }
 
 struct Inner {
@@ -105,6 +105,7 @@ impl KingdeeClient {
         let limiter = NonZeroU32::new(settings.requests_per_second)
             .map(|rps| RateLimiter::direct(Quota::per_second(rps).allow_burst(NonZeroU32::MIN)));
         Ok(Self {
+            gate: Arc::new(AuthGate::new(&settings.auth_backoff)),
             inner: Arc::new(Inner {
                 http,
                 query_url,
@@ -120,11 +121,25 @@ impl KingdeeClient {
         })
     }
 
+    /// Shares `gate` instead of the client's own: the producer keeps one gate for the life of
+    /// the process, so that a reconnect does not forget the pause.
+    pub fn with_auth_gate(mut self, gate: Arc<AuthGate>) -> Self {
+        self.gate = gate;
+        self
+    }
+
     /// One ExecuteBillQuery page with rate limiting, in-flight cap, session handling, and
     /// retries per [`KingdeeError::class`]: transient errors with backoff, a refused session
-    /// once with a fresh one, nothing else. Rows stay as Kingdee sends them (arrays in FieldKeys
-    /// order): no map per row.
+    /// once with a fresh one, nothing else; not sent at all while authentication is paused
+    /// ([`AuthGate`]). Rows stay as Kingdee sends them (arrays in FieldKeys order): no map per row.
     pub async fn execute_bill_query(&self, query: &BillQuery) -> Result<Rows, KingdeeError> {
+        self.gate.admit_call()?;
+        let result = self.query_with_retries(query).await;
+        self.gate.observe(&result);
+        result
+    }
+
+    async fn query_with_retries(&self, query: &BillQuery) -> Result<Rows, KingdeeError> {
         let call = Call {
             query,
             body: query.body(),
@@ -138,7 +153,7 @@ impl KingdeeClient {
             .when(|e: &KingdeeError| e.class() == ErrorClass::Transient)
             .adjust(|_, proposed| retry.delay(started, proposed))
             .notify(|e, delay| {
-                metrics::counter!(RETRIES_TOTAL).increment(1);
+                metrics::counter!(series::KINGDEE_RETRIES).increment(1);
                 warn!(
                     form_id = %query.form_id,
                     start_row = query.start_row,
@@ -161,7 +176,7 @@ impl KingdeeClient {
             Err(KingdeeError::Authentication { .. })
                 if !session_retried.swap(true, Ordering::Relaxed) =>
             {
-                metrics::counter!(RETRIES_TOTAL).increment(1);
+                metrics::counter!(series::KINGDEE_RETRIES).increment(1);
                 warn!(form_id = %call.query.form_id, "Kingdee refused the session; retrying once with a new one");
                 self.attempt(call).await
             }
@@ -205,7 +220,7 @@ impl KingdeeClient {
                 }
                 rows
             });
-        count_outcome(&result);
+        count_request("ExecuteBillQuery", &result);
         result
     }
 
@@ -253,7 +268,7 @@ impl KingdeeClient {
                 self.inner.session.set_sid(&sid);
                 Ok(())
             });
-        count_outcome(&result);
+        count_request("ValidateUser", &result);
         result?;
         info!(user_name = %user_name, "Logged in to Kingdee with a password");
         Ok(self.inner.session.snapshot())
@@ -304,7 +319,7 @@ impl KingdeeClient {
             source,
         });
         let elapsed = started.elapsed();
-        metrics::histogram!(REQUEST_SECONDS).record(elapsed.as_secs_f64());
+        metrics::histogram!(series::KINGDEE_REQUEST_SECONDS).record(elapsed.as_secs_f64());
         debug!(
             request = %request,
             status = result.as_ref().map_or(0, |reply| reply.status.as_u16()),
@@ -328,29 +343,6 @@ struct Reply {
     body: Vec<u8>,
 }
 
-/// The signature headers as header values; only odd bytes in `app_id` could make this fail,
-/// and [`crate::settings::Settings::load`] refuses those.
-fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeError> {
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    signer
-        .headers(url, timestamp)
-        .into_iter()
-        .map(|(name, value)| {
-            let name = HeaderName::from_bytes(name.as_bytes());
-            let value = HeaderValue::from_str(&value);
-            match (name, value) {
-                (Ok(name), Ok(value)) => Ok((name, value)),
-                _ => Err(invalid(
-                    "kingdee.app_id",
-                    "must be printable ASCII to go in a header",
-                )),
-            }
-        })
-        .collect()
-}
-
 /// `server_url` ending in `/`, ready for a service name.
 fn base_url(server_url: &str) -> String {
     let mut base = server_url.trim().to_owned();
@@ -360,13 +352,6 @@ fn base_url(server_url: &str) -> String {
     base
 }
 
-fn invalid(name: &'static str, reason: &str) -> KingdeeError {
-    KingdeeError::InvalidSettings {
-        name,
-        reason: reason.to_owned(),
-    }
-}
-
 /// reqwest is built without a default crypto provider; rustls uses the process default, so
 /// install ring's once. Another part of the program may have installed one already: keep it.
 pub fn install_crypto_provider() {
@@ -374,9 +359,4 @@ pub fn install_crypto_provider() {
         // Err only means another thread won the race; its provider is as good.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
     }
-}
-
-fn count_outcome<T>(result: &Result<T, KingdeeError>) {
-    let outcome = result.as_ref().err().map_or("ok", KingdeeError::outcome);
-    metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome).increment(1);
 }

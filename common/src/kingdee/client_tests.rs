@@ -117,6 +117,7 @@ fn settings(server_url: &str) -> KingdeeSettings {
         retry_max_delay_ms: 40,
         retry_max_elapsed_secs: 30,
         utc_offset: "+08:00".into(),
+        auth_backoff: Default::default(),
     }
 }
 
@@ -471,6 +472,48 @@ async fn a_refused_password_login_is_an_authentication_error() {
     );
     assert_eq!(err.class(), ErrorClass::Authentication);
     assert_eq!(server.count(), 1);
+}
+
+#[tokio::test]
+async fn after_a_refused_login_no_request_goes_out_until_the_pause_is_over() {
+    let (server, url) = serve(Duration::ZERO, |_, _| {
+        ok(r#"{"LoginResultType":0,"Message":"bad password"}"#)
+    })
+    .await;
+    let mut settings = password_settings(&url);
+    settings.auth_backoff.min_pause_secs = 1;
+    let client = KingdeeClient::new(&settings).unwrap();
+    client.execute_bill_query(&query()).await.unwrap_err();
+
+    for _ in 0..5 {
+        let err = client.execute_bill_query(&query()).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                KingdeeError::AuthPaused {
+                    left_secs: 1,
+                    refusals: 1
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), ErrorClass::Authentication);
+    }
+    assert_eq!(server.count(), 1, "paused calls send nothing");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    client.execute_bill_query(&query()).await.unwrap_err();
+    assert_eq!(server.count(), 2, "one more login once the pause is over");
+    let err = client.execute_bill_query(&query()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KingdeeError::AuthPaused {
+                left_secs: 2,
+                refusals: 2
+            }
+        ),
+        "the pause doubled: {err:?}"
+    );
 }
 
 #[test]

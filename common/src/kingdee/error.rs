@@ -4,6 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::telemetry::series;
+
 /// Body text of the non-200 answer Kingdee gives for an unknown account (data centre) id.
 const WRONG_ACCOUNT_MARKER: &str = "Fail to verify thirty passport";
 /// Characters of a server body kept in an error message.
@@ -39,6 +41,11 @@ pub enum KingdeeError {
          kingdee.acct_id, user_name, password, lcid"
     )]
     Login { result_type: i64, message: String },
+    #[error(
+        "Kingdee calls paused for {left_secs} s after {refusals} authentication refusals in a row \
+         (kingdee.auth_backoff); check kingdee.acct_id, user_name, app_id, app_secret (or password)"
+    )]
+    AuthPaused { left_secs: u64, refusals: u32 },
     #[error("Kingdee is limiting calls (MsgCode 14: {message})")]
     Throttled { message: String },
     #[error("Kingdee refused the request on form `{form_id}` (MsgCode {msg_code}): {message}")]
@@ -93,23 +100,44 @@ impl KingdeeError {
             | Self::ClientBuild(_)
             | Self::Status { .. }
             | Self::Refused { .. } => ErrorClass::Configuration,
-            Self::WrongAccount { .. } | Self::Authentication { .. } | Self::Login { .. } => {
-                ErrorClass::Authentication
-            }
+            Self::WrongAccount { .. }
+            | Self::Authentication { .. }
+            | Self::Login { .. }
+            | Self::AuthPaused { .. } => ErrorClass::Authentication,
             Self::Malformed { .. } | Self::Cursor { .. } => ErrorClass::Malformed,
         }
     }
 
-    /// The `outcome` label of `k3sync_kingdee_requests_total`.
-    pub(crate) fn outcome(&self) -> &'static str {
-        match (self, self.class()) {
-            (Self::WrongAccount { .. }, _) => "wrong_account",
-            (_, ErrorClass::Transient) => "transient",
-            (_, ErrorClass::Authentication) => "auth",
-            (_, ErrorClass::Configuration) => "config",
-            (_, ErrorClass::Malformed) => "malformed",
+    /// Kingdee itself refused who we are (not our own pause): what the auth gate counts.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::WrongAccount { .. } | Self::Authentication { .. } | Self::Login { .. }
+        )
+    }
+}
+
+impl ErrorClass {
+    /// The `error_class` label of `k3sync_kingdee_requests_total` and of a failed pass.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Transient => "transient",
+            ErrorClass::Authentication => "authentication",
+            ErrorClass::Configuration => "configuration",
+            ErrorClass::Malformed => "malformed",
         }
     }
+}
+
+/// Counts one request in `k3sync_kingdee_requests_total` by service, outcome and error class.
+pub(crate) fn count_request<T>(service: &'static str, result: &Result<T, KingdeeError>) {
+    let (outcome, class) = match result {
+        Ok(_) => ("ok", "none"),
+        Err(e) => ("error", e.class().as_str()),
+    };
+    metrics::counter!(series::KINGDEE_REQUESTS, "service" => service, "outcome" => outcome,
+        "error_class" => class)
+    .increment(1);
 }
 
 /// The request an answer belongs to, for error messages.
@@ -342,7 +370,8 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, KingdeeError::WrongAccount { .. }));
         assert_eq!(err.class(), ErrorClass::Authentication);
-        assert_eq!(err.outcome(), "wrong_account");
+        assert!(err.is_refusal());
+        assert_eq!(err.class().as_str(), "authentication");
         assert_eq!(
             err.to_string(),
             "wrong account id: Kingdee does not know kingdee.acct_id = acct1"

@@ -1,11 +1,39 @@
 //! Request signing (kingdee-webapi.md §2): the stateless signature Kingdee's current SDKs put on
 //! every WebAPI call, from which the server creates or reuses a session.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+
+use super::error::KingdeeError;
+
+/// The signature headers as header values; only odd bytes in `app_id` can make this fail,
+/// which `KingdeeClient::new` reports before anything is sent.
+pub(crate) fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeError> {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    signer
+        .headers(url, timestamp)
+        .into_iter()
+        .map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes());
+            let value = HeaderValue::from_str(&value);
+            match (name, value) {
+                (Ok(name), Ok(value)) => Ok((name, value)),
+                _ => Err(KingdeeError::InvalidSettings {
+                    name: "kingdee.app_id",
+                    reason: "must be printable ASCII to go in a header".to_owned(),
+                }),
+            }
+        })
+        .collect()
+}
 
 /// The XOR key of the SDK's `DecodeAppSecret`, as ASCII bytes (only the first 24 are used).
 const APP_SECRET_XOR_KEY: &[u8; 32] = b"0054f397c6234378b09ca7d3e5debce7";

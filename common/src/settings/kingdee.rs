@@ -59,6 +59,8 @@ pub struct KingdeeSettings {
     /// The offset from UTC of the K3Cloud server's clock, `+08:00` for a site in China. Kingdee's
     /// dates (`FModifyDate`) carry no zone; this says how to read them (the record-lag metric).
     pub utc_offset: String,
+    /// How calls back off across passes after Kingdee refuses authentication.
+    pub auth_backoff: crate::kingdee::AuthBackoffSettings,
 }
 
 /// The required keys are empty here; [`KingdeeSettings::validate`] reports them missing.
@@ -82,6 +84,7 @@ impl Default for KingdeeSettings {
             retry_max_delay_ms: 10_000,
             retry_max_elapsed_secs: 300,
             utc_offset: "+08:00".into(),
+            auth_backoff: crate::kingdee::AuthBackoffSettings::default(),
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct Settings {
     pub producer: ProducerSettings,
     /// Worker behaviour.
     pub worker: WorkerSettings,
+    /// When a job counts as failing, and how often queues are sampled.
+    pub monitoring: crate::monitoring::MonitoringSettings,
     /// The sync jobs; each has its own queue `k3sync.<name>`. At least one is required.
     pub jobs: Vec<JobSettings>,
     /// Folder of the settings file. Relative paths in the file (`jobs[].target.mapping_file`)

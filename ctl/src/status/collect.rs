@@ -9,6 +9,7 @@ use chrono::Utc;
 use k3sync_common::amqp::{self, Topology};
 use k3sync_common::dlq::error_log;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
+use k3sync_common::monitoring;
 use k3sync_common::settings::{JobSettings, Settings};
 use lapin::Connection;
 use sqlx::MySqlPool;
@@ -89,6 +90,7 @@ impl<'s> StatusSource<'s> {
                     error: None,
                 },
                 unresolved_dead_letters: None,
+                health: None,
             };
             if report.database_error.is_none()
                 && let Err(error) = self.read_database(job, options, &mut status).await
@@ -116,6 +118,9 @@ impl<'s> StatusSource<'s> {
     ) -> Result<(), sqlx::Error> {
         status.runs = database::runs(&self.pool, &job.name, options.runs).await?;
         status.unresolved_dead_letters = Some(error_log::unresolved(&self.pool, &job.name).await?);
+        let history = monitoring::history(&self.pool, &job.name).await?;
+        let monitoring = &self.settings.monitoring;
+        status.health = Some(monitoring::assess(&history, job.schedule_secs, monitoring));
         if let Some(Ok((table, version))) = self.targets.get(&job.name) {
             status.target.table = Some(table.clone());
             match database::target(&self.pool, table, version).await {

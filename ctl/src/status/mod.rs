@@ -11,6 +11,7 @@ mod watch;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use k3sync_common::monitoring::JobHealth;
 use serde::Serialize;
 
 pub use collect::StatusSource;
@@ -60,6 +61,10 @@ pub struct JobStatus {
     pub target: TargetStatus,
     /// `error_log` rows neither replayed nor purged, by class.
     pub unresolved_dead_letters: Option<BTreeMap<String, i64>>,
+    /// Whether the job is failing (the rule of `/readyz`: `monitoring.failed_passes` failed in a
+    /// row, or no success for `monitoring.stale_schedules` schedules), with the last error's
+    /// class and text; null when MySQL could not be read.
+    pub health: Option<JobHealth>,
 }
 
 /// Whether a queue could be looked at.

@@ -38,6 +38,14 @@ pub fn render(report: &StatusReport, json: bool) -> String {
 
 fn render_job(out: &mut String, job: &JobStatus) {
     let _ = writeln!(out, "job {}", job.job);
+    if let Some(health) = &job.health {
+        let line = if health.failing {
+            format!("FAILING: {}", health.summary())
+        } else {
+            format!("ok ({} failed passes in a row)", health.failed_in_a_row)
+        };
+        let _ = writeln!(out, "  health: {line}");
+    }
     let mut queues = Table::new(&["queue", ">ready", ">unacked", ">consumers", "note"]);
     queues.row(queue_row(&job.work, "work".into()));
     for tier in &job.retry {

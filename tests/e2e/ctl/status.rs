@@ -114,6 +114,12 @@ async fn status_json_counts_match_the_broker_and_the_database_after_a_run_with_p
     assert_eq!(run["pages"], pass.pages);
     assert!(run["duration_secs"].as_f64().unwrap() >= 0.0);
     assert!(run["started_at"].is_string() && run["finished_at"].is_string());
+    let health = &job["health"];
+    assert_eq!(health["failing"], false);
+    assert_eq!(health["reasons"], json!([]));
+    assert_eq!(health["failed_in_a_row"], 0);
+    assert_eq!(health["last_error_class"], Value::Null);
+    assert!(health["last_success_at"].is_string());
 
     stop_worker(worker).await;
     env.cleanup().await;
@@ -156,5 +162,80 @@ async fn a_passive_look_at_a_missing_queue_does_not_break_the_next_one() {
     ));
     assert!(!look.exchange("k3sync.no-such-exchange").await.unwrap());
     assert!(look.exchange(EXCHANGE).await.unwrap());
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_json_into_head_is_three_json_documents_and_nothing_else() {
+    let env = start(50).await;
+    let config = env.write_config();
+    let ctl = k3sync_tests::binary("ctl");
+    let pipeline = format!(
+        "'{}' --config '{}' status --watch --json --interval 1 | head -3",
+        ctl.display(),
+        config.display()
+    );
+    let started = std::time::Instant::now();
+    let output = tokio::time::timeout(
+        WAIT,
+        tokio::process::Command::new("sh")
+            .args(["-c", &pipeline])
+            .output(),
+    )
+    .await
+    .expect("the pipeline ends once head has its three lines")
+    .expect("sh");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(
+        !stdout.contains('\x1b'),
+        "no terminal codes off a terminal: {stdout:?}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for line in lines {
+        let doc: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(doc["schema"], 1);
+        assert_eq!(doc["jobs"][0]["job"], env.job());
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "one report a second"
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_a_job_is_failing_with_the_class_and_text_of_its_last_error() {
+    let mut env = start(50).await;
+    env.settings.kingdee.app_secret = secrecy::SecretString::from("f".repeat(32));
+    let producer = Producer::connect(env.settings.clone()).await.unwrap();
+    let cancel = CancellationToken::new();
+    for _ in 0..3 {
+        producer
+            .run_pass(env.job(), SyncMode::Incremental, &cancel)
+            .await
+            .unwrap_err();
+    }
+    let config = env.write_config();
+    let (code, stdout, stderr) = ctl(&config, &["status", "--json", "--job", env.job()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let health = &doc["jobs"][0]["health"];
+    assert_eq!(health["failing"], true, "{health}");
+    assert_eq!(health["reasons"], json!(["3 passes failed in a row"]));
+    assert_eq!(health["failed_in_a_row"], 3);
+    assert_eq!(health["last_success_at"], Value::Null);
+    assert_eq!(health["last_error_class"], "authentication");
+    let error = health["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("Kingdee calls paused"),
+        "the 2nd and 3rd pass were held: {error}"
+    );
+    let (_, text, _) = ctl(&config, &["status", "--job", env.job()]).await;
+    assert!(
+        text.contains("health: FAILING: 3 passes failed in a row; last error (authentication): "),
+        "{text}"
+    );
     env.cleanup().await;
 }

@@ -1,5 +1,8 @@
-//! Logging set-up shared by the binaries: human-readable on a terminal, JSON lines otherwise
-//! (so log shippers can index the fields), filtered by `RUST_LOG` (default `info`).
+//! What the binaries tell operators: logs (human-readable on a terminal, JSON lines otherwise, so
+//! log shippers can index the fields; filtered by `RUST_LOG`, default `info`) and the catalogue
+//! of Prometheus series ([`series`]).
+
+pub mod series;
 
 use std::io::IsTerminal;
 
