@@ -88,21 +88,16 @@ impl Envelope {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// Decodes a body, checking the version before the shape so the error says which it is, and
-    /// every record's length against the fields.
+    /// Decodes a body and checks every record's length against the fields. A body that does
+    /// not decode is read a second time for its version only, so the error says which it is.
     pub fn from_json(body: &[u8]) -> Result<Self, EnvelopeError> {
-        #[derive(Deserialize)]
-        struct Probe {
-            v: Option<u64>,
-        }
-        match serde_json::from_slice::<Probe>(body) {
-            Ok(Probe { v: Some(v) }) if v == u64::from(VERSION) => {}
-            Ok(Probe { v: Some(v) }) => return Err(EnvelopeError::UnknownVersion(v)),
-            // Not JSON, not an object, no usable `v`: the full decoder says what is wrong.
-            _ => {}
-        }
-        let envelope =
-            serde_json::from_slice::<Envelope>(body).map_err(EnvelopeError::Undecodable)?;
+        let envelope = match serde_json::from_slice::<Envelope>(body) {
+            Ok(envelope) if envelope.v == VERSION => envelope,
+            Ok(envelope) => return Err(EnvelopeError::UnknownVersion(envelope.v.into())),
+            Err(error) => {
+                return Err(Self::version_error(body).unwrap_or(EnvelopeError::Undecodable(error)));
+            }
+        };
         if let Some((i, entry)) = envelope
             .records
             .iter()
@@ -118,6 +113,20 @@ impl Envelope {
             )));
         }
         Ok(envelope)
+    }
+
+    /// An object with another numeric `v` is another version, whatever else it holds.
+    fn version_error(body: &[u8]) -> Option<EnvelopeError> {
+        #[derive(Deserialize)]
+        struct Probe {
+            v: Option<u64>,
+        }
+        match serde_json::from_slice::<Probe>(body) {
+            Ok(Probe { v: Some(v) }) if v != u64::from(VERSION) => {
+                Some(EnvelopeError::UnknownVersion(v))
+            }
+            _ => None,
+        }
     }
 
     /// The same job, run and fields with only the records at `indices` (a retry, or with one

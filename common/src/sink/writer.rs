@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 use sqlx::Connection;
 use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection, MySqlPool};
@@ -52,6 +52,8 @@ pub struct MySqlSink {
     mapping: Arc<CompiledMapping>,
     upsert: Arc<UpsertSql>,
     counters: Arc<Counters>,
+    /// The server's `max_allowed_packet` as read last (0: to be read); see `session.rs`.
+    packet_limit: Arc<AtomicUsize>,
     budget_override: Option<usize>,
 }
 
@@ -63,6 +65,7 @@ impl MySqlSink {
             mapping,
             upsert,
             counters: Arc::default(),
+            packet_limit: Arc::default(),
             budget_override: None,
         }
     }
@@ -115,7 +118,11 @@ impl MySqlSink {
         while let Some(group) = pending.pop() {
             let current = match session.as_mut() {
                 Some(s) => s,
-                None => session.insert(Session::open(&self.pool).await.map_err(WriteError)?),
+                None => session.insert(
+                    Session::open(&self.pool, &self.packet_limit)
+                        .await
+                        .map_err(WriteError)?,
+                ),
             };
             let limit = current.limit();
             // Measured, not tried: the server would answer such a row by closing the connection.
@@ -143,7 +150,7 @@ impl MySqlSink {
                 // The server closed it; the next group starts on a fresh connection and reads
                 // that connection's limit.
                 if let Some(s) = session.take() {
-                    s.discard();
+                    s.discard(&self.packet_limit);
                 }
             }
             match class {
