@@ -349,13 +349,12 @@ async fn ctl_dlq_refuses_an_unknown_class_and_names_the_known_ones() {
     let env = TestEnv::start(10).await;
     let config = env.write_config();
     let path = config.display().to_string();
-    for command in ["list", "replay", "purge"] {
-        let (code, stdout, stderr) = run(
-            "ctl",
-            &["--config", &path, "dlq", command, "--class", "dat"],
-            &[],
-        )
-        .await;
+    for command in [&["list"][..], &["replay"], &["purge", "--yes"]] {
+        let mut args = vec!["--config", path.as_str(), "dlq"];
+        args.extend_from_slice(command);
+        args.extend(["--class", "dat"]);
+        let (code, stdout, stderr) = run("ctl", &args, &[]).await;
+        let command = command[0];
         assert_ne!(code, 0, "{command}: {stdout}{stderr}");
         let text = format!("{stdout}{stderr}");
         assert!(
