@@ -6,37 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use k3sync_common::settings::Settings;
 use k3sync_tests::chaos::{self, Row, expected_row, material, publish_raw};
 use k3sync_tests::envelopes::{EnvelopeRecord, envelope_of};
-use k3sync_tests::{TestEnv, wait_for};
+use k3sync_tests::{InProcessWorker, TestEnv, wait_for};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const MIB: usize = 1024 * 1024;
-
-type Worker = (JoinHandle<anyhow::Result<()>>, CancellationToken);
-
-fn start_worker(env: &TestEnv, settings: &Settings) -> Worker {
-    let cancel = CancellationToken::new();
-    let (settings, job, pool, token) = (
-        settings.clone(),
-        env.job().to_owned(),
-        env.pool.clone(),
-        cancel.clone(),
-    );
-    let handle = tokio::spawn(async move {
-        let ctx = k3sync_worker::prepare(&settings, &job, pool).await?;
-        k3sync_worker::run_job(ctx, token).await
-    });
-    (handle, cancel)
-}
-
-async fn stop_worker(worker: Worker) {
-    worker.1.cancel();
-    worker.0.await.unwrap().expect("worker stops cleanly");
-}
 
 fn good(key: i64) -> EnvelopeRecord {
     material(
@@ -101,7 +77,7 @@ async fn one_huge_record_does_not_hold_up_the_rest(bytes: usize) {
         written.extend(records);
     }
     publish_raw(&env, bodies).await;
-    let worker = start_worker(&env, &settings);
+    let worker = InProcessWorker::start(&env, &settings);
     let table = wait_for_rows(&env, written.len()).await;
     assert_eq!(
         table,
@@ -153,7 +129,7 @@ async fn one_huge_record_does_not_hold_up_the_rest(bytes: usize) {
     publish_raw(&env, vec![envelope_of(env.job(), later).to_json()]).await;
     let table = wait_for_rows(&env, written.len() + 1).await;
     assert!(table.contains_key(&9_200_001));
-    stop_worker(worker).await;
+    worker.stop().await;
     env.cleanup().await;
 }
 
@@ -190,7 +166,7 @@ async fn a_message_over_the_size_limit_is_dead_lettered_undecoded_with_its_size(
         vec![big.clone(), envelope_of(env.job(), after.clone()).to_json()],
     )
     .await;
-    let worker = start_worker(&env, &env.settings);
+    let worker = InProcessWorker::start(&env, &env.settings);
     let table = wait_for_rows(&env, 1).await;
     assert_eq!(table, expected_of(&after));
     let dead = wait_for("the dead letter", Duration::from_secs(60), || async {
@@ -209,7 +185,7 @@ async fn a_message_over_the_size_limit_is_dead_lettered_undecoded_with_its_size(
         dead[0].error
     );
     assert_eq!(dead[0].body, big, "kept verbatim, not decoded");
-    stop_worker(worker).await;
+    worker.stop().await;
     env.cleanup().await;
 }
 
@@ -237,9 +213,9 @@ async fn a_batch_of_a_thousand_fifty_kilobyte_rows_is_written_without_a_refusal(
         .map(|c| envelope_of(env.job(), c.to_vec()).to_json())
         .collect();
     publish_raw(&env, bodies).await;
-    let worker = start_worker(&env, &settings);
+    let worker = InProcessWorker::start(&env, &settings);
     let table = wait_for_rows(&env, 1_000).await;
-    stop_worker(worker).await;
+    worker.stop().await;
     assert_eq!(table, expected_of(&records), "all 1,000 wide rows, exactly");
     assert!(chaos::drain_dead(&env).await.is_empty(), "none refused");
     assert_eq!(in_retry_tiers(&env).await, 0);

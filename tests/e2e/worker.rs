@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k3sync_common::settings::{Settings, SyncMode};
+use k3sync_common::settings::SyncMode;
 use k3sync_producer::Producer;
 use k3sync_tests::chaos::{self, Row, expected, material, publish_raw};
 use k3sync_tests::envelopes::{EnvelopeRecord, envelope_of};
-use k3sync_tests::{TestEnv, wait_for};
+use k3sync_tests::{InProcessWorker, TestEnv, wait_for};
 use serde_json::json;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Every row of the target table, dates to the millisecond.
@@ -25,27 +24,6 @@ async fn row_count(env: &TestEnv) -> i64 {
         .fetch_one(&env.pool)
         .await
         .unwrap()
-}
-
-fn start_worker(
-    env: &TestEnv,
-    settings: &Settings,
-) -> (JoinHandle<anyhow::Result<()>>, CancellationToken) {
-    let cancel = CancellationToken::new();
-    let settings = settings.clone();
-    let job = env.job().to_owned();
-    let pool = env.pool.clone();
-    let token = cancel.clone();
-    let handle = tokio::spawn(async move {
-        let ctx = k3sync_worker::prepare(&settings, &job, pool).await?;
-        k3sync_worker::run_job(ctx, token).await
-    });
-    (handle, cancel)
-}
-
-async fn stop_worker(worker: (JoinHandle<anyhow::Result<()>>, CancellationToken)) {
-    worker.1.cancel();
-    worker.0.await.unwrap().expect("worker stops cleanly");
 }
 
 async fn full_pass(env: &TestEnv) -> u64 {
@@ -97,11 +75,11 @@ async fn error_log(env: &TestEnv) -> Vec<(String, String, Option<i64>)> {
 async fn fifty_thousand_rows_land_in_mysql_exactly_as_the_mapping_says() {
     let env = TestEnv::start(50_000).await;
     let want = expected(&env.mock_rows().await);
-    let worker = start_worker(&env, &env.settings);
+    let worker = InProcessWorker::start(&env, &env.settings);
     let published = full_pass(&env).await;
     assert_eq!(published as usize, want.len());
     wait_for_count(&env, want.len(), Duration::from_secs(240)).await;
-    stop_worker(worker).await;
+    worker.stop().await;
     let got = table(&env).await;
     assert_eq!(got.len(), want.len());
     for (key, row) in &want {
@@ -119,10 +97,12 @@ async fn three_workers_at_once_give_the_same_table_without_deadlocks() {
     full_pass(&env).await;
     let mut small = env.settings.clone();
     small.worker.batch_size = 300;
-    let workers: Vec<_> = (0..3).map(|_| start_worker(&env, &small)).collect();
+    let workers: Vec<_> = (0..3)
+        .map(|_| InProcessWorker::start(&env, &small))
+        .collect();
     wait_for_count(&env, want.len(), Duration::from_secs(240)).await;
     for w in workers {
-        stop_worker(w).await;
+        w.stop().await;
     }
     assert_eq!(table(&env).await, want);
     assert!(drain_dead(&env).await.is_empty());
@@ -177,14 +157,14 @@ async fn poison_records_are_dead_lettered_alone_and_the_rest_of_their_batches_co
         )],
     ));
     publish_raw(&env, bodies).await;
-    let worker = start_worker(&env, &env.settings);
+    let worker = InProcessWorker::start(&env, &env.settings);
     wait_for_count(&env, 4, Duration::from_secs(60)).await;
     let dead = wait_for("six dead letters", Duration::from_secs(60), || async {
         let log = error_log(&env).await;
         (log.len() >= 6).then_some(log)
     })
     .await;
-    stop_worker(worker).await;
+    worker.stop().await;
 
     let keys: Vec<i64> = table(&env).await.into_keys().collect();
     assert_eq!(
@@ -256,7 +236,7 @@ async fn a_lock_held_past_the_lock_wait_timeout_sends_the_batch_through_the_retr
         .await
         .unwrap();
 
-    let worker = start_worker(&env, &env.settings);
+    let worker = InProcessWorker::start(&env, &env.settings);
     publish_raw(
         &env,
         vec![envelope(
@@ -284,7 +264,7 @@ async fn a_lock_held_past_the_lock_wait_timeout_sends_the_batch_through_the_retr
     assert_eq!(row_count(&env).await, 0);
     sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
     wait_for_count(&env, 1, Duration::from_secs(60)).await;
-    stop_worker(worker).await;
+    worker.stop().await;
     assert!(drain_dead(&env).await.is_empty(), "nothing dead-lettered");
     assert!(error_log(&env).await.is_empty());
     env.cleanup().await;
@@ -293,7 +273,7 @@ async fn a_lock_held_past_the_lock_wait_timeout_sends_the_batch_through_the_retr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_older_version_leaves_the_newer_row_untouched() {
     let env = TestEnv::start(100).await;
-    let worker = start_worker(&env, &env.settings);
+    let worker = InProcessWorker::start(&env, &env.settings);
     let newer = material(700_001, "V-1", json!("新版本"), "2024-07-01T12:00:00.500");
     publish_raw(&env, vec![envelope(&env, vec![newer])]).await;
     wait_for_count(&env, 1, Duration::from_secs(30)).await;
@@ -320,7 +300,7 @@ async fn a_replayed_older_version_leaves_the_newer_row_untouched() {
         (table(&env).await[&700_001][1].as_deref() == Some("最新")).then_some(())
     })
     .await;
-    stop_worker(worker).await;
+    worker.stop().await;
     env.cleanup().await;
 }
 
@@ -456,7 +436,8 @@ async fn while_mysql_is_unreachable_the_worker_holds_its_batch_and_writes_it_whe
     );
     proxy.set_up(true);
     wait_for_count(&env, 2, Duration::from_secs(60)).await;
-    stop_worker(worker).await;
+    worker.1.cancel();
+    worker.0.await.unwrap().expect("worker stops cleanly");
     let text = metrics.render();
     assert!(
         !text

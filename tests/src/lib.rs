@@ -5,6 +5,8 @@
 pub mod alerting;
 pub mod chaos;
 pub mod envelopes;
+mod in_process;
+pub use in_process::InProcessWorker;
 pub mod proxy;
 
 use std::future::Future;

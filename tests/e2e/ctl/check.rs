@@ -48,7 +48,7 @@ async fn check_passes_on_the_test_environment() {
     let (code, stdout, stderr) = ctl(&env.write_config(), &["check"]).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("0 failed"), "{stdout}");
-    stop_worker(worker).await;
+    worker.stop().await;
     env.cleanup().await;
 }
 

@@ -128,7 +128,7 @@ async fn replaying_the_data_class_lands_those_records_once_the_column_is_widened
             ("mapping".into(), 2)
         ]))
     );
-    stop_worker(worker).await;
+    worker.stop().await;
     env.cleanup().await;
 }
 

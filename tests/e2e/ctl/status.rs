@@ -121,7 +121,7 @@ async fn status_json_counts_match_the_broker_and_the_database_after_a_run_with_p
     assert_eq!(health["last_error_class"], Value::Null);
     assert!(health["last_success_at"].is_string());
 
-    stop_worker(worker).await;
+    worker.stop().await;
     env.cleanup().await;
 }
 

@@ -10,13 +10,11 @@ use k3sync_common::record::Record;
 use k3sync_common::settings::Settings;
 use k3sync_ctl::dlq::{self, Selection};
 use k3sync_tests::envelopes::{EnvelopeRecord, envelope_of};
-use k3sync_tests::{TestEnv, binary};
+use k3sync_tests::{InProcessWorker, TestEnv, binary};
 use lapin::Connection;
 use lapin::options::BasicGetOptions;
 use lapin::types::{AMQPValue, FieldTable};
 use serde_json::json;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub(super) const WAIT: Duration = Duration::from_secs(60);
 
@@ -224,28 +222,8 @@ impl Broker {
     }
 }
 
-pub(super) fn start_worker(env: &TestEnv) -> (JoinHandle<anyhow::Result<()>>, CancellationToken) {
-    let cancel = CancellationToken::new();
-    let (settings, job, pool, token) = (
-        env.settings.clone(),
-        env.job().to_owned(),
-        env.pool.clone(),
-        cancel.clone(),
-    );
-    let handle = tokio::spawn(async move {
-        let ctx = k3sync_worker::prepare(&settings, &job, pool).await?;
-        k3sync_worker::run_job(ctx, token).await
-    });
-    (handle, cancel)
-}
-
-pub(super) async fn stop_worker(worker: (JoinHandle<anyhow::Result<()>>, CancellationToken)) {
-    worker.1.cancel();
-    tokio::time::timeout(WAIT, worker.0)
-        .await
-        .expect("worker stops")
-        .expect("worker task")
-        .expect("worker ends cleanly");
+pub(super) fn start_worker(env: &TestEnv) -> InProcessWorker {
+    InProcessWorker::start(env, &env.settings)
 }
 
 /// The dead queue's message ids in order, read through ctl's own non-destructive list.
