@@ -83,18 +83,6 @@ fn worker(env: &TestEnv, config: &Path, port: u16) -> Proc {
     )
 }
 
-async fn get(env: &TestEnv, url: &str) -> Option<(StatusCode, String)> {
-    let response = env
-        .http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
-    let status = response.status();
-    Some((status, response.text().await.ok()?))
-}
-
 /// The value of the series `name` whose labels include every one of `labels`.
 fn series(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
     metrics
@@ -288,9 +276,9 @@ async fn alerts_a_wrong_password_logs_in_at_most_the_hourly_bound_while_the_prod
     assert_eq!(queries, json!([]), "no query without a session");
 
     let base = format!("http://127.0.0.1:{port}");
-    let health = get(&env, &format!("{base}/healthz")).await.map(|(s, _)| s);
+    let health = env.get(&format!("{base}/healthz")).await.map(|(s, _)| s);
     assert_eq!(health, Some(StatusCode::OK));
-    let (status, body) = get(&env, &format!("{base}/readyz")).await.expect("readyz");
+    let (status, body) = env.get(&format!("{base}/readyz")).await.expect("readyz");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         body.contains(&format!("job {} is failing", env.job())),
@@ -302,9 +290,7 @@ async fn alerts_a_wrong_password_logs_in_at_most_the_hourly_bound_while_the_prod
         "{body}"
     );
     assert!(body.contains("Kingdee"), "{body}");
-    let (_, text) = get(&env, &format!("{base}/metrics"))
-        .await
-        .expect("metrics");
+    let (_, text) = env.get(&format!("{base}/metrics")).await.expect("metrics");
     let refused = [
         r#"service="ValidateUser""#,
         r#"outcome="error""#,

@@ -38,18 +38,6 @@ fn assert_every_series_has_help(metrics: &str) {
     }
 }
 
-async fn get(env: &TestEnv, url: &str) -> Option<(StatusCode, String)> {
-    let response = env
-        .http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
-    let status = response.status();
-    Some((status, response.text().await.ok()?))
-}
-
 async fn row_count(env: &TestEnv) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM wk_wodtop_product")
         .fetch_one(&env.pool)
@@ -115,7 +103,7 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
         "the worker's metrics to count every row",
         Duration::from_secs(120),
         || async {
-            let (_, text) = get(&env, &worker_metrics).await?;
+            let (_, text) = env.get(&worker_metrics).await?;
             let written = series(&text, "k3sync_records_written_total", &[&job_label])?;
             (written as usize == expected).then_some(text)
         },
@@ -135,7 +123,7 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
         "the producer to count its pass",
         Duration::from_secs(30),
         || async {
-            let (_, text) = get(&env, &producer_metrics).await?;
+            let (_, text) = env.get(&producer_metrics).await?;
             text.lines()
                 .any(|l| {
                     l.starts_with("k3sync_passes_total{")
@@ -207,7 +195,7 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
         "the sampler to see the worker",
         Duration::from_secs(30),
         || async {
-            let (_, text) = get(&env, &producer_metrics).await?;
+            let (_, text) = env.get(&producer_metrics).await?;
             let labels = [job_label.as_str(), work.as_str(), "kind=\"work\""];
             (series(&text, "k3sync_queue_consumers", &labels)? == 1.0).then_some(text)
         },
@@ -228,14 +216,14 @@ async fn metrics_count_what_the_producer_and_the_worker_did() {
         "both processes to report ready",
         Duration::from_secs(30),
         || async {
-            let (_, p) = get(&env, &producer_metrics).await?;
-            let (_, w) = get(&env, &worker_metrics).await?;
+            let (_, p) = env.get(&producer_metrics).await?;
+            let (_, w) = env.get(&worker_metrics).await?;
             (series(&p, "k3sync_ready", &[])? == 1.0 && series(&w, "k3sync_ready", &[])? == 1.0)
                 .then_some(())
         },
     )
     .await;
-    let (_, text) = get(&env, &worker_metrics).await.expect("worker metrics");
+    let (_, text) = env.get(&worker_metrics).await.expect("worker metrics");
     let data = [job_label.as_str(), "class=\"data\""];
     assert_eq!(
         series(&text, "k3sync_records_dead_lettered_total", &data),
@@ -274,7 +262,7 @@ async fn readyz_fails_while_mysql_or_rabbitmq_is_down_and_recovers() {
         move || {
             let ready = ready.clone();
             async move {
-                get(env, &ready)
+                env.get(&ready)
                     .await
                     .filter(|(s, _)| *s == want)
                     .map(|(_, body)| body)
@@ -292,7 +280,7 @@ async fn readyz_fails_while_mysql_or_rabbitmq_is_down_and_recovers() {
     .await;
     assert!(body.contains("mysql"), "{body}");
     assert_eq!(
-        get(&env, &health).await.map(|(s, _)| s),
+        env.get(&health).await.map(|(s, _)| s),
         Some(StatusCode::OK),
         "alive all the same"
     );

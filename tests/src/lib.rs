@@ -173,6 +173,20 @@ impl TestEnv {
         path
     }
 
+    /// GET `url` (a process's `/metrics`, `/healthz`, `/readyz`): its status and body, `None`
+    /// while nothing answers within 5 s.
+    pub async fn get(&self, url: &str) -> Option<(reqwest::StatusCode, String)> {
+        let response = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        let status = response.status();
+        Some((status, response.text().await.ok()?))
+    }
+
     /// GET a mock operator endpoint.
     pub async fn mock_get(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.mock.base());
