@@ -205,7 +205,8 @@ empty_root() {
 
 build_root() {
   local mirror
-  mirror=$(debian_mirror | head -n 1)
+  # (debian_mirror may find no *.list file, and head closes the pipe early: neither is an error.)
+  mirror=$(debian_mirror | head -n 1 || true)
   [ -n "$mirror" ] || fail "no Debian mirror for $SUITE in /etc/apt/sources.list*"
   command -v debootstrap >/dev/null 2>&1 || {
     apt-get update -qq
@@ -223,6 +224,14 @@ build_root() {
   printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
   chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  # This machine's own certificate authorities (here: the egress proxy's) and pip's setting to
+  # use the system's bundle, as any machine on this network has them: without them no HTTPS
+  # download (crates.io, PyPI) gets through. Nothing of k3sync's is copied.
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    chroot "$ROOT" /usr/sbin/update-ca-certificates >/dev/null
+  fi
+  [ -f /etc/pip.conf ] && cp /etc/pip.conf "$ROOT/etc/pip.conf"
   cp /etc/hosts "$ROOT/etc/hosts"
   cp /etc/hostname "$ROOT/etc/hostname" 2>/dev/null || hostname >"$ROOT/etc/hostname"
   say "Cloning $(git -C "$REPO" rev-parse --short HEAD) into $CLONE"

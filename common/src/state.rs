@@ -15,6 +15,7 @@ impl SyncMode {
             SyncMode::Incremental => "incremental",
             SyncMode::Full => "full",
             SyncMode::New => "new",
+            SyncMode::Reconcile => "reconcile",
         }
     }
 }

@@ -39,8 +39,9 @@ pub struct Batch {
 }
 
 impl Batcher {
-    /// The page's messages; the page's values are moved into them.
-    pub fn messages(&self, rows: Rows) -> Result<Batch, BadRecord> {
+    /// The page's messages, stamped `seen` (when the page was read); its values are moved into
+    /// them. A record without a version (a NULL `FModifyDate`) travels with an empty one.
+    pub fn messages(&self, rows: Rows, seen: i64) -> Result<Batch, BadRecord> {
         let key_at = rows.position(&self.key_field);
         let modified_at = rows.position(&self.modified_field);
         let mut entries = Vec::with_capacity(rows.len());
@@ -54,10 +55,12 @@ impl Batcher {
             let key = field(key_at)
                 .and_then(parse_key)
                 .ok_or_else(|| bad(&self.key_field, key_at))?;
-            let modified = field(modified_at)
-                .and_then(version_text)
-                .ok_or_else(|| bad(&self.modified_field, modified_at))?
-                .to_owned();
+            let modified = match field(modified_at) {
+                None | Some(Value::Null) => String::new(),
+                Some(value) => version_text(value)
+                    .ok_or_else(|| bad(&self.modified_field, modified_at))?
+                    .to_owned(),
+            };
             entries.push(Entry {
                 key,
                 modified,
@@ -68,6 +71,7 @@ impl Batcher {
             &self.job,
             &self.form_id,
             self.run_id,
+            seen,
             &rows.fields,
             entries,
             self.records_per_message,
@@ -152,7 +156,7 @@ mod tests {
                 .map(|i| (json!(100_000 + i), json!("2024-01-01T00:00:00.1")))
                 .collect(),
         );
-        let messages = batcher(100).messages(page).unwrap().messages;
+        let messages = batcher(100).messages(page, 5).unwrap().messages;
         let sizes: Vec<usize> = messages
             .iter()
             .map(|m| Envelope::from_json(&m.body).unwrap().records.len())
@@ -166,7 +170,7 @@ mod tests {
             Headers::new("materials", Uuid::nil())
         );
         let one = batcher(1)
-            .messages(rows(vec![(json!("42"), json!("2024-01-01T00:00:00"))]))
+            .messages(rows(vec![(json!("42"), json!("2024-01-01T00:00:00"))]), 5)
             .unwrap()
             .messages;
         assert_eq!(
@@ -192,7 +196,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let batch = b.messages(page).unwrap();
+        let batch = b.messages(page, 5).unwrap();
         let mut keys = Vec::new();
         for m in &batch.messages {
             assert!(m.body.len() <= 2_000, "{}", m.body.len());
@@ -212,9 +216,9 @@ mod tests {
     }
 
     #[test]
-    fn a_record_without_a_key_or_a_version_fails_the_page_and_names_the_field() {
+    fn a_record_without_a_key_or_with_a_blank_version_fails_the_page_and_names_the_field() {
         let err = batcher(100)
-            .messages(rows(vec![(json!(null), json!("2024-01-01T00:00:00"))]))
+            .messages(rows(vec![(json!(null), json!("2024-01-01T00:00:00"))]), 5)
             .unwrap_err();
         assert_eq!(err.field, "FMaterialId");
         assert_eq!(err.position, 0);
@@ -224,8 +228,14 @@ mod tests {
             .messages(rows(vec![
                 (json!(1), json!("2024-01-01T00:00:00")),
                 (json!(2), json!(" ")),
-            ]))
+            ]), 5)
             .unwrap_err();
         assert_eq!((err.field.as_str(), err.position), ("FModifyDate", 1));
+        // A NULL version (old or imported rows) is no error: the record travels with none.
+        let batch = batcher(100)
+            .messages(rows(vec![(json!(3), json!(null))]), 5)
+            .unwrap();
+        let e = Envelope::from_json(&batch.messages[0].body).unwrap();
+        assert_eq!((e.records[0].key, e.records[0].modified.as_str(), e.seen), (3, "", 5));
     }
 }

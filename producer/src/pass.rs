@@ -242,7 +242,7 @@ impl Producer {
             wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
             let count = page.records.len() as u64;
             let batch = batcher
-                .messages(page.records)
+                .messages(page.records, 0)
                 .map_err(|source| PassError::BadRecord {
                     page: page.index,
                     source,
@@ -334,7 +334,7 @@ pub fn derive_field_keys(job: &JobSettings, mapping: &CompiledMapping) -> Vec<St
 /// The keyset of a mode: full pages by key; incremental by (modified, key); new by (created, key).
 fn keyset(job: &JobSettings, mode: SyncMode) -> Keyset {
     match mode {
-        SyncMode::Full => Keyset::by_key(&job.key_field),
+        SyncMode::Full | SyncMode::Reconcile => Keyset::by_key(&job.key_field),
         SyncMode::Incremental => Keyset::by_time(&job.modified_field, &job.key_field),
         SyncMode::New => Keyset::by_time(&job.created_field, &job.key_field),
     }

@@ -5,6 +5,12 @@
 //!
 //! `{"v":2,"job":…,"form_id":…,"run_id":…,"fields":["FMaterialId",…],"records":[{"key":…,"modified":…,"values":[…]}]}`
 //!
+//! Two optional members say what the records do: `"kind":"leave"` (the records' keys are
+//! target keys whose rows leave the target; no fields, no values) and `"seen"`, when k3sync
+//! read that state from Kingdee (µs, increasing per job): the stale-write guard of converging
+//! jobs orders events by it, so an older state never overwrites a newer one, whichever worker
+//! handles which first. Without them a message is an upsert seen at 0.
+//!
 //! A retry carries the records still to write, a dead letter exactly one. The raw record
 //! travels and the worker maps it, so a mapping fix also fixes replays. (Version 1, with each
 //! record an object, is gone: no installation ever stored one.)
@@ -29,6 +35,32 @@ pub struct Envelope {
     /// The FieldKeys the values follow.
     pub fields: Vec<String>,
     pub records: Vec<Entry>,
+    #[serde(default, skip_serializing_if = "Kind::is_upsert")]
+    pub kind: Kind,
+    /// When the producer read these records (µs; see the module's text); 0: unknown.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seen: i64,
+}
+
+/// What a message's records do to the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Insert or update the mapped rows.
+    #[default]
+    Upsert,
+    /// The rows with these target keys leave the target (deleted or marked, per job).
+    Leave,
+}
+
+impl Kind {
+    pub fn is_upsert(&self) -> bool {
+        *self == Kind::Upsert
+    }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// One Kingdee record: its key and version pulled out for ids, routing and logs, and its values
@@ -65,14 +97,42 @@ impl Envelope {
             run_id,
             fields,
             records,
+            kind: Kind::Upsert,
+            seen: 0,
         }
+    }
+
+    /// The same message, stamped with when its records were read.
+    pub fn seen_at(mut self, seen: i64) -> Self {
+        self.seen = seen;
+        self
+    }
+
+    /// A message making the rows of `target_keys` leave the target, as of `seen`.
+    pub fn leave(job: &str, form_id: &str, run_id: Uuid, seen: i64, target_keys: &[i64]) -> Self {
+        let records = target_keys
+            .iter()
+            .map(|&key| Entry {
+                key,
+                modified: String::new(),
+                values: Vec::new(),
+            })
+            .collect();
+        Self {
+            kind: Kind::Leave,
+            ..Self::new(job, form_id, run_id, Vec::new(), records)
+        }
+        .seen_at(seen)
     }
 
     /// UUIDv5 of the job and the (key, modified) pairs: the same versions of the same records
     /// always get the same id, so a re-sent page carries the ids it had the first time.
     pub fn message_id(&self) -> Uuid {
-        let mut name = String::with_capacity(16 + 32 * self.records.len());
+        let mut name = String::with_capacity(32 + 32 * self.records.len());
         name.push_str(&self.job);
+        if self.kind == Kind::Leave {
+            name.push_str(&format!("\nleave@{}", self.seen));
+        }
         for entry in &self.records {
             name.push('\n');
             name.push_str(&entry.key.to_string());
@@ -143,13 +203,17 @@ impl Envelope {
     }
 
     fn header_only(&self) -> Self {
-        Self::new(
-            &self.job,
-            &self.form_id,
-            self.run_id,
-            Vec::new(),
-            Vec::new(),
-        )
+        Self {
+            kind: self.kind,
+            ..Self::new(
+                &self.job,
+                &self.form_id,
+                self.run_id,
+                Vec::new(),
+                Vec::new(),
+            )
+            .seen_at(self.seen)
+        }
     }
 
     /// For each of `wanted`, where it sits among this message's fields ([`positions`]):
@@ -170,12 +234,13 @@ impl Envelope {
         )
     }
 
-    /// The records of a page as envelopes of at most `per_message` records each. `entries`
-    /// follow `fields`; their values are moved, not copied.
+    /// The records of a page (read at `seen`) as envelopes of at most `per_message` records
+    /// each. `entries` follow `fields`; their values are moved, not copied.
     pub fn pack(
         job: &str,
         form_id: &str,
         run_id: Uuid,
+        seen: i64,
         fields: &[String],
         entries: Vec<Entry>,
         per_message: usize,
@@ -185,7 +250,7 @@ impl Envelope {
         let mut entries = entries.into_iter().peekable();
         while entries.peek().is_some() {
             let chunk: Vec<Entry> = entries.by_ref().take(per_message).collect();
-            out.push(Self::new(job, form_id, run_id, fields.to_vec(), chunk));
+            out.push(Self::new(job, form_id, run_id, fields.to_vec(), chunk).seen_at(seen));
         }
         out
     }
@@ -284,6 +349,7 @@ mod tests {
             "materials",
             "BD_MATERIAL",
             Uuid::nil(),
+            42,
             &fields(),
             entries,
             100,
@@ -291,5 +357,25 @@ mod tests {
         let sizes: Vec<usize> = packed.iter().map(|e| e.records.len()).collect();
         assert_eq!(sizes, vec![100, 100, 50]);
         assert_eq!(packed[2].records[0].key, 200);
+        assert!(packed.iter().all(|e| e.seen == 42 && e.kind == Kind::Upsert));
+    }
+
+    #[test]
+    fn a_leave_message_carries_target_keys_its_stamp_and_kind_through_a_subset() {
+        let e = Envelope::leave("materials", "BD_MATERIAL", Uuid::nil(), 7, &[10, 20]);
+        let text = String::from_utf8(e.to_json()).unwrap();
+        assert!(text.contains(r#""kind":"leave","seen":7"#), "{text}");
+        let back = Envelope::from_json(&e.to_json()).unwrap();
+        assert_eq!(back, e);
+        let one = back.subset(&[1]);
+        assert_eq!((one.kind, one.seen, one.records[0].key), (Kind::Leave, 7, 20));
+        // An upsert seen at 0 is written as before: no kind, no seen.
+        let plain = envelope(vec![entry(1, "m")]);
+        let text = String::from_utf8(plain.to_json()).unwrap();
+        assert!(!text.contains("kind") && !text.contains("seen"), "{text}");
+        assert_ne!(
+            e.message_id(),
+            Envelope::leave("materials", "BD_MATERIAL", Uuid::nil(), 8, &[10, 20]).message_id()
+        );
     }
 }

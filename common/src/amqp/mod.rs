@@ -7,6 +7,6 @@ mod publisher;
 pub mod topology;
 
 pub use connect::{connect, open_channel};
-pub use envelope::{Entry, Envelope, EnvelopeError};
+pub use envelope::{Entry, Envelope, EnvelopeError, Kind};
 pub use publisher::{Outgoing, PublishError, Publisher};
 pub use topology::{Route, Topology, declare};

@@ -64,6 +64,21 @@ impl MappingSpec {
         })
     }
 
+    /// The key column alone (a converging job's producer works out target keys with it).
+    pub fn key_only(&self) -> Self {
+        Self {
+            table: self.table.clone(),
+            key: self.key.clone(),
+            version: self.key.clone(),
+            columns: self
+                .columns
+                .iter()
+                .filter(|(c, _)| c.eq_ignore_ascii_case(&self.key))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The (column, expression) pairs of a mapping file in the seed's shape, in file order.
     pub fn from_seed_json(text: &str) -> Result<Vec<(String, String)>, MappingError> {
         let document: Value = serde_json::from_str(text).map_err(MappingError::Json)?;

@@ -23,6 +23,34 @@ pub enum SyncMode {
     Full,
     /// Rows created after the stored watermark (FCreateDate): the seed's "新增".
     New,
+    /// Lists every key under `scope` and `filter`; target rows not listed leave, listed rows
+    /// missing from the target are sent again. Acts only on a complete listing.
+    Reconcile,
+}
+
+/// How a row that stops matching the job (or is deleted in Kingdee) leaves the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveMode {
+    /// Set `mark_column` to the time the row left; a row that comes back clears it.
+    #[default]
+    Mark,
+    /// Delete the row (k3sync's `sync_tombstones` keeps its stamp, so a late message of an
+    /// older state cannot bring it back).
+    Delete,
+}
+
+/// `[jobs.leave]`: the job converges — rows leave the target as they leave Kingdee's view.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeaveSettings {
+    pub mode: LeaveMode,
+    /// Mark mode: a nullable datetime column of the target, NULL while the row is present.
+    pub mark_column: String,
+    /// A `BIGINT` column of the target where k3sync keeps the stamp (when k3sync read the
+    /// state, µs) of the row's last event: the stale-write guard of converging jobs, which
+    /// orders upserts and leaves alike. Required.
+    pub stamp_column: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,8 +61,23 @@ pub struct JobSettings {
     pub name: String,
     /// Kingdee form, e.g. `BD_MATERIAL`. Required.
     pub form_id: String,
-    /// FilterString applied on every pass (the cursor condition is added to it).
+    /// FilterString of the rows the job is about, e.g. `FUseOrgId.FNumber = 'T00'`; empty: the
+    /// whole form. A row of the scope that does not match `filter` leaves the target.
+    pub scope: String,
+    /// FilterString of the rows of `scope` that belong in the target (the cursor condition is
+    /// added to both).
     pub filter: String,
+    /// Date fields an incremental pass watches, each with its own keyset cursor: a row is read
+    /// again when any of them moves (audit and forbid need not move `FModifyDate`).
+    pub watch: Vec<String>,
+    /// Seconds an incremental pass reads back before each cursor, so that a change committed
+    /// late with an earlier timestamp is still seen (re-reading is harmless).
+    pub overlap_secs: u64,
+    /// Seconds between two reconciliations when the producer runs scheduled; 0: never (only
+    /// `producer sync --mode reconcile`). Needs `[jobs.leave]`.
+    pub reconcile_secs: u64,
+    /// How rows leave the target; without it the job only adds and updates rows.
+    pub leave: Option<LeaveSettings>,
     /// Primary key field of the form (the keyset cursor's tie breaker).
     pub key_field: String,
     /// Modification-time field (the incremental cursor).
@@ -57,7 +100,12 @@ impl Default for JobSettings {
         Self {
             name: String::new(),
             form_id: String::new(),
+            scope: String::new(),
             filter: String::new(),
+            watch: vec!["FModifyDate".into(), "FApproveDate".into(), "FForbidDate".into()],
+            overlap_secs: 300,
+            reconcile_secs: 0,
+            leave: None,
             key_field: "FMaterialId".into(),
             modified_field: "FModifyDate".into(),
             created_field: "FCreateDate".into(),
@@ -107,7 +155,35 @@ impl JobSettings {
             &key("schedule_secs"),
             "must be at least 1",
         )?;
+        ensure(
+            !self.watch.is_empty(),
+            &key("watch"),
+            "name at least one date field",
+        )?;
+        ensure(
+            self.leave.is_some() || (self.reconcile_secs == 0 && self.mode != SyncMode::Reconcile),
+            &key("leave"),
+            "a reconciliation needs [jobs.leave] (how rows leave the target)",
+        )?;
+        if let Some(leave) = &self.leave {
+            leave.validate(&key("leave"))?;
+        }
         self.target.validate(&key("target"))
+    }
+
+    /// Whether rows leave the target (`[jobs.leave]` is set).
+    pub fn converges(&self) -> bool {
+        self.leave.is_some()
+    }
+}
+
+impl LeaveSettings {
+    fn validate(&self, at: &str) -> Result<(), SettingsError> {
+        required(&format!("{at}.stamp_column"), &self.stamp_column)?;
+        if self.mode == LeaveMode::Mark {
+            required(&format!("{at}.mark_column"), &self.mark_column)?;
+        }
+        Ok(())
     }
 }
 
