@@ -20,41 +20,39 @@ impl SyncMode {
     }
 }
 
-/// Where the next pass of `(job, mode)` starts.
+/// Where the stream `name` of `job` stands (`full`, `new`, `watch:FModifyDate:enter`, … see
+/// the producer's streams), and whether its last pass stopped before the end.
 pub async fn load_cursor(
     pool: &MySqlPool,
     job: &str,
-    mode: SyncMode,
-) -> Result<Cursor, sqlx::Error> {
+    name: &str,
+) -> Result<(Cursor, bool), sqlx::Error> {
     let row = sqlx::query(
         "SELECT cursor_time, cursor_key, pass_open FROM sync_state WHERE job = ? AND mode = ?",
     )
     .bind(job)
-    .bind(mode.as_str())
+    .bind(name)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
-        return Ok(Cursor::Start);
+        return Ok((Cursor::Start, false));
     };
     let time: Option<String> = row.try_get("cursor_time")?;
     let key: Option<i64> = row.try_get("cursor_key")?;
     let open: bool = row.try_get("pass_open")?;
-    // A finished full pass is not resumed: the next one reads everything again.
-    if mode == SyncMode::Full && !open {
-        return Ok(Cursor::Start);
-    }
-    Ok(match (time, key) {
+    let cursor = match (time, key) {
         (Some(at), Some(key)) => Cursor::Timed { at, key },
         (None, Some(key)) => Cursor::Key { key },
         _ => Cursor::Start,
-    })
+    };
+    Ok((cursor, open))
 }
 
-/// Stores the cursor after every confirm of a page has arrived.
+/// Stores the cursor of stream `name` after every confirm of a page has arrived.
 pub async fn store_cursor(
     pool: &MySqlPool,
     job: &str,
-    mode: SyncMode,
+    name: &str,
     cursor: &Cursor,
     pass_open: bool,
     run_id: Uuid,
@@ -71,7 +69,7 @@ pub async fn store_cursor(
          pass_open = VALUES(pass_open), run_id = VALUES(run_id)",
     )
     .bind(job)
-    .bind(mode.as_str())
+    .bind(name)
     .bind(time)
     .bind(key)
     .bind(pass_open)

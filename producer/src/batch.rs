@@ -225,10 +225,13 @@ mod tests {
         assert_eq!(err.value, "null");
         // A blank version is refused here exactly as the cursor refuses it.
         let err = batcher(100)
-            .messages(rows(vec![
-                (json!(1), json!("2024-01-01T00:00:00")),
-                (json!(2), json!(" ")),
-            ]), 5)
+            .messages(
+                rows(vec![
+                    (json!(1), json!("2024-01-01T00:00:00")),
+                    (json!(2), json!(" ")),
+                ]),
+                5,
+            )
             .unwrap_err();
         assert_eq!((err.field.as_str(), err.position), ("FModifyDate", 1));
         // A NULL version (old or imported rows) is no error: the record travels with none.
@@ -236,6 +239,9 @@ mod tests {
             .messages(rows(vec![(json!(3), json!(null))]), 5)
             .unwrap();
         let e = Envelope::from_json(&batch.messages[0].body).unwrap();
-        assert_eq!((e.records[0].key, e.records[0].modified.as_str(), e.seen), (3, "", 5));
+        assert_eq!(
+            (e.records[0].key, e.records[0].modified.as_str(), e.seen),
+            (3, "", 5)
+        );
     }
 }

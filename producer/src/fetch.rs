@@ -1,9 +1,15 @@
-//! The fetch side of a pass: pages Kingdee with a keyset cursor, one page ahead of the
-//! publisher (a channel of one page), so the next request overlaps the current publish.
+//! The fetch side of a stream: pages Kingdee with a keyset cursor, one page ahead of the
+//! publisher (a channel of one page), so the next request overlaps the current publish. Each
+//! page is stamped just before its request. A stream ends on an empty page, not a short one:
+//! a server may clamp `Limit` silently.
+
+use std::sync::Arc;
 
 use k3sync_common::kingdee::{Keyset, KingdeeClient, KingdeeError};
 use k3sync_common::record::{Cursor, Rows};
 use tokio::sync::mpsc;
+
+use crate::stamp::Stamps;
 
 /// One page of records (rows as Kingdee sends them) and the cursor that follows its last record.
 pub struct Page {
@@ -11,7 +17,9 @@ pub struct Page {
     pub index: u64,
     pub records: Rows,
     pub cursor_after: Cursor,
-    /// A short page ends the pass.
+    /// When it was read ([`Stamps`]).
+    pub seen: i64,
+    /// An empty page ends the stream.
     pub last: bool,
 }
 
@@ -34,11 +42,12 @@ pub struct FetchError {
     pub source: KingdeeError,
 }
 
-/// Pages until a short page; sends each page (or the first error) down `pages`.
+/// Pages until an empty page; sends each page (or the first error) down `pages`.
 pub async fn fetch_pages(
     client: KingdeeClient,
     plan: FetchPlan,
     mut cursor: Cursor,
+    stamps: Arc<Stamps>,
     pages: mpsc::Sender<Result<Page, FetchError>>,
 ) {
     let mut index = 0;
@@ -50,8 +59,9 @@ pub async fn fetch_pages(
             &cursor,
             plan.page_size,
         );
+        let seen = stamps.next();
         let result = match client.execute_bill_query(&query).await {
-            Ok(records) => next_page(&plan, index, records, &cursor),
+            Ok(records) => next_page(&plan, index, records, &cursor, seen),
             Err(source) => Err(source),
         };
         let page = match result {
@@ -81,16 +91,26 @@ fn next_page(
     index: u64,
     records: Rows,
     cursor: &Cursor,
+    seen: i64,
 ) -> Result<Page, KingdeeError> {
     let cursor_after = match records.len().checked_sub(1) {
         Some(last) => plan.keyset.advance(&records, last)?,
         None => cursor.clone(),
     };
-    let last = records.len() < plan.page_size as usize;
     Ok(Page {
         index,
+        last: records.is_empty(),
         records,
         cursor_after,
-        last,
+        seen,
     })
+}
+
+/// Aborts the fetcher when the stream is dropped (shutdown, error): its retry sleeps end too.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -4,11 +4,16 @@
 mod backpressure;
 mod batch;
 mod fetch;
+mod leaving;
 pub mod outcome;
 mod pass;
 mod progress;
+mod read;
+mod reconcile;
 pub mod sample;
 mod schedule;
+mod stamp;
+mod stream;
 
 pub use pass::{PassError, PassReport, Producer, derive_field_keys};
 pub use schedule::run_scheduled;

@@ -36,7 +36,8 @@ enum Command {
         /// Job name from the settings.
         #[arg(long, default_value = "materials")]
         job: String,
-        /// incremental (cursor on FModifyDate), full (everything), new (created since the watermark).
+        /// incremental (every watched date field, leavers too), full (everything), new (created
+        /// since the watermark), reconcile (list every key: deletions and anything missed).
         #[arg(long, value_enum)]
         mode: Option<Mode>,
         /// Run one pass and exit (non-zero when it fails).
@@ -52,6 +53,7 @@ enum Mode {
     Incremental,
     Full,
     New,
+    Reconcile,
 }
 
 impl From<Mode> for SyncMode {
@@ -60,6 +62,7 @@ impl From<Mode> for SyncMode {
             Mode::Incremental => SyncMode::Incremental,
             Mode::Full => SyncMode::Full,
             Mode::New => SyncMode::New,
+            Mode::Reconcile => SyncMode::Reconcile,
         }
     }
 }

@@ -1,6 +1,6 @@
-//! One pass of a job: take the job's lock, read the cursor, page Kingdee one page ahead,
-//! publish each page under confirms and only then store the cursor after it. A crash resumes
-//! from the last confirmed page: nothing is lost and at most one page is sent twice.
+//! One pass of a job: take the job's lock, record the pass in `sync_runs`, and read the
+//! mode's streams one after the other ([`crate::stream`], each read by [`crate::read`]), or
+//! reconcile ([`crate::reconcile`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,31 +8,33 @@ use std::sync::Arc;
 use anyhow::Context;
 use k3sync_common::amqp::{self, Publisher, Topology};
 use k3sync_common::dlq::{DeadLetter, error_log};
-use k3sync_common::kingdee::{Keyset, KingdeeClient};
+use k3sync_common::kingdee::KingdeeClient;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::settings::{JobSettings, Settings, SyncMode};
 use k3sync_common::state::{self, JobLock, RunStatus};
 use k3sync_common::telemetry::series;
 use lapin::{Channel, Connection};
 use sqlx::MySqlPool;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::backpressure::wait_for_room;
-use crate::batch::{BadRecord, Batcher};
-use crate::fetch::{FetchError, FetchPlan, Page, fetch_pages};
+use crate::batch::BadRecord;
+use crate::fetch::FetchError;
+use crate::leaving::TargetKeys;
 use crate::progress::Progress;
+use crate::stamp::Stamps;
+use crate::stream::streams;
 
 /// A connected producer: Kingdee client, database pool, broker channels.
 pub struct Producer {
-    settings: Arc<Settings>,
-    pool: MySqlPool,
-    client: KingdeeClient,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) pool: MySqlPool,
+    pub(crate) client: KingdeeClient,
     connection: Connection,
-    publisher: Publisher,
-    monitor: Channel,
+    pub(crate) publisher: Publisher,
+    pub(crate) monitor: Channel,
     field_keys: HashMap<String, Vec<String>>,
+    target_keys: HashMap<String, TargetKeys>,
 }
 
 /// What a pass did.
@@ -73,7 +75,12 @@ impl Producer {
     /// request is sent.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let mut field_keys = HashMap::new();
+        let mut target_keys = HashMap::new();
         for job in &settings.jobs {
+            target_keys.insert(
+                job.name.clone(),
+                TargetKeys::new(job, &settings.config_dir)?,
+            );
             let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
                 .with_context(|| format!("mapping of job `{}`", job.name))?;
             let mapping = CompiledMapping::compile(&spec)
@@ -103,6 +110,7 @@ impl Producer {
             publisher,
             monitor,
             field_keys,
+            target_keys,
         })
     }
 
@@ -128,6 +136,11 @@ impl Producer {
     /// FieldKeys the job requests: the cursor fields, then every field the mapping references.
     pub fn field_keys(&self, job: &str) -> &[String] {
         self.field_keys.get(job).map_or(&[], Vec::as_slice)
+    }
+
+    /// The job's target-key column ([`Producer::connect`] made one for every job).
+    pub(crate) fn target_keys(&self, job: &str) -> &TargetKeys {
+        &self.target_keys[job]
     }
 
     /// Runs one pass of `job` in `mode`; waits for (or skips past) another producer's pass.
@@ -200,98 +213,26 @@ impl Producer {
         report: &mut PassReport,
         cancel: &CancellationToken,
     ) -> Result<RunStatus, PassError> {
-        let cursor = state::load_cursor(&self.pool, &job.name, mode).await?;
-        tracing::info!(job = %job.name, mode = mode.as_str(), cursor = ?cursor, "Pass starting");
-        let (tx, mut rx) = mpsc::channel(1);
-        let plan = FetchPlan {
-            form_id: job.form_id.clone(),
-            field_keys: self.field_keys(&job.name).to_vec(),
-            filter: job.filter.clone(),
-            keyset: keyset(job, mode),
-            page_size: job.page_size,
-        };
-        let fetcher = tokio::spawn(fetch_pages(self.client.clone(), plan, cursor, tx));
-        let _abort_fetcher = AbortOnDrop(fetcher);
-        let topology = Topology::new(&job.name, &self.settings.amqp);
-        let batcher = Batcher {
-            job: job.name.clone(),
-            form_id: job.form_id.clone(),
-            run_id: report.run_id,
-            route: topology.work_route(),
-            key_field: job.key_field.clone(),
-            modified_field: job.modified_field.clone(),
-            records_per_message: self.settings.amqp.records_per_message,
-            max_message_bytes: self.settings.amqp.max_message_bytes,
-        };
-        let queue = topology.work_queue();
+        tracing::info!(job = %job.name, mode = mode.as_str(), "Pass starting");
+        let stamps = Arc::new(Stamps::start(&self.pool).await?);
+        if mode == SyncMode::Reconcile {
+            return self.reconcile(job, &stamps, report, cancel).await;
+        }
         let total = match mode {
             SyncMode::Full => state::last_full_pass_records(&self.pool, &job.name).await?,
             _ => None,
         };
         let progress = Progress::new(&job.name, total);
-        loop {
-            // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
-            // outage): a shutdown ends the wait, and dropping the fetcher cancels its retry sleep.
-            let page = tokio::select! {
-                page = rx.recv() => page,
-                () = cancel.cancelled() => None,
-            };
-            let Some(page) = page else { break };
-            let page: Page = page?;
-            let max_depth = self.settings.producer.max_queue_depth;
-            wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
-            let count = page.records.len() as u64;
-            let batch = batcher
-                .messages(page.records, 0)
-                .map_err(|source| PassError::BadRecord {
-                    page: page.index,
-                    source,
-                })?;
-            self.publisher
-                .publish_confirmed(&batch.messages)
-                .await
-                .map_err(|source| PassError::Publish {
-                    page: page.index,
-                    source,
-                })?;
-            self.record_oversized(&job.name, &batch.oversized).await?;
-            let open = mode == SyncMode::Full && !page.last;
-            state::store_cursor(
-                &self.pool,
-                &job.name,
-                mode,
-                &page.cursor_after,
-                open,
-                report.run_id,
-            )
-            .await?;
-            report.pages += 1;
-            report.records += count;
-            metrics::counter!(series::PAGES_FETCHED, series::JOB => job.name.clone()).increment(1);
-            metrics::counter!(series::RECORDS_PUBLISHED, series::JOB => job.name.clone())
-                .increment(count);
-            progress.advance(count);
-            state::update_run(
-                &self.pool,
-                report.run_id,
-                RunStatus::Running,
-                report.pages,
-                report.records,
-                None,
-            )
-            .await?;
-            if page.last {
-                progress.finish();
-                return Ok(RunStatus::Succeeded);
-            }
-            if cancel.is_cancelled() {
-                tracing::info!(job = %job.name, "Shutdown requested, stopping after a confirmed page");
-                return Ok(RunStatus::Cancelled);
+        for stream in streams(job, mode) {
+            let status = self
+                .read_stream(job, &stream, &stamps, &progress, report, cancel)
+                .await?;
+            if status != RunStatus::Succeeded {
+                return Ok(status);
             }
         }
-        // No last page: shutdown while waiting for a page, or the fetcher was aborted.
-        tracing::info!(job = %job.name, "Shutdown requested while waiting for Kingdee, stopping");
-        Ok(RunStatus::Cancelled)
+        progress.finish();
+        Ok(RunStatus::Succeeded)
     }
 }
 
@@ -299,7 +240,11 @@ impl Producer {
     /// Records too large for any message are bad source records: the pass goes on without
     /// them, and each is logged, counted and recorded in `error_log` (class `too_large`, with its
     /// key) for `ctl status` and `ctl dlq` to show.
-    async fn record_oversized(&self, job: &str, letters: &[DeadLetter]) -> Result<(), PassError> {
+    pub(crate) async fn record_oversized(
+        &self,
+        job: &str,
+        letters: &[DeadLetter],
+    ) -> Result<(), PassError> {
         if letters.is_empty() {
             return Ok(());
         }
@@ -329,21 +274,4 @@ pub fn derive_field_keys(job: &JobSettings, mapping: &CompiledMapping) -> Vec<St
         }
     }
     keys
-}
-
-/// The keyset of a mode: full pages by key; incremental by (modified, key); new by (created, key).
-fn keyset(job: &JobSettings, mode: SyncMode) -> Keyset {
-    match mode {
-        SyncMode::Full | SyncMode::Reconcile => Keyset::by_key(&job.key_field),
-        SyncMode::Incremental => Keyset::by_time(&job.modified_field, &job.key_field),
-        SyncMode::New => Keyset::by_time(&job.created_field, &job.key_field),
-    }
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }

@@ -1,4 +1,6 @@
-//! Without `--once` the producer runs a job's pass every `schedule_secs` until SIGTERM. A failed
+//! Without `--once` the producer runs a job's pass every `schedule_secs` until SIGTERM, and a
+//! reconciliation after it whenever the last successful one is older than `reconcile_secs`
+//! (a converging job; 0: never). A failed
 //! pass is logged and retried at the next tick (the cursor makes that safe); a dropped broker
 //! connection is replaced before the next pass. Alongside, it samples the job's queues
 //! ([`crate::sample`]) and keeps one Kingdee auth gate for its whole life, so that a reconnect
@@ -70,7 +72,42 @@ pub async fn run_scheduled(
                 "Pass failed, retrying at the next tick"
             );
         }
+        if reconcile_due(current, job).await && !cancel.is_cancelled() {
+            if let Err(error) = current.run_pass(job, SyncMode::Reconcile, cancel).await {
+                tracing::error!(
+                    job,
+                    error = format!("{error:#}"),
+                    "Reconciliation failed, retrying at the next tick"
+                );
+            }
+        }
     }
     sampler.abort();
     Ok(())
+}
+
+/// Whether the job reconciles on a schedule and its last successful reconciliation (if any)
+/// finished `reconcile_secs` ago or more.
+async fn reconcile_due(producer: &Producer, job: &str) -> bool {
+    let Ok(settings) = producer.settings().job(job) else {
+        return false;
+    };
+    if settings.reconcile_secs == 0 || !settings.converges() {
+        return false;
+    }
+    let age: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+        "SELECT TIMESTAMPDIFF(SECOND, MAX(finished_at), CURRENT_TIMESTAMP(3)) FROM sync_runs \
+         WHERE job = ? AND mode = 'reconcile' AND status = 'succeeded'",
+    )
+    .bind(job)
+    .fetch_one(producer.pool())
+    .await;
+    match age {
+        Ok(Some(age)) => age >= settings.reconcile_secs as i64,
+        Ok(None) => true,
+        Err(error) => {
+            tracing::warn!(job, %error, "Cannot read the last reconciliation, skipping it this tick");
+            false
+        }
+    }
 }

@@ -357,7 +357,11 @@ mod tests {
         let sizes: Vec<usize> = packed.iter().map(|e| e.records.len()).collect();
         assert_eq!(sizes, vec![100, 100, 50]);
         assert_eq!(packed[2].records[0].key, 200);
-        assert!(packed.iter().all(|e| e.seen == 42 && e.kind == Kind::Upsert));
+        assert!(
+            packed
+                .iter()
+                .all(|e| e.seen == 42 && e.kind == Kind::Upsert)
+        );
     }
 
     #[test]
@@ -368,7 +372,10 @@ mod tests {
         let back = Envelope::from_json(&e.to_json()).unwrap();
         assert_eq!(back, e);
         let one = back.subset(&[1]);
-        assert_eq!((one.kind, one.seen, one.records[0].key), (Kind::Leave, 7, 20));
+        assert_eq!(
+            (one.kind, one.seen, one.records[0].key),
+            (Kind::Leave, 7, 20)
+        );
         // An upsert seen at 0 is written as before: no kind, no seen.
         let plain = envelope(vec![entry(1, "m")]);
         let text = String::from_utf8(plain.to_json()).unwrap();

@@ -102,7 +102,11 @@ impl Default for JobSettings {
             form_id: String::new(),
             scope: String::new(),
             filter: String::new(),
-            watch: vec!["FModifyDate".into(), "FApproveDate".into(), "FForbidDate".into()],
+            watch: vec![
+                "FModifyDate".into(),
+                "FApproveDate".into(),
+                "FForbidDate".into(),
+            ],
             overlap_secs: 300,
             reconcile_secs: 0,
             leave: None,
@@ -179,9 +183,18 @@ impl JobSettings {
 
 impl LeaveSettings {
     fn validate(&self, at: &str) -> Result<(), SettingsError> {
-        required(&format!("{at}.stamp_column"), &self.stamp_column)?;
+        let column = |name: &str, value: &str| {
+            let key = format!("{at}.{name}");
+            required(&key, value)?;
+            ensure(
+                crate::mapping::is_sql_identifier(value),
+                &key,
+                "must be a column name (letters, digits, `_`)",
+            )
+        };
+        column("stamp_column", &self.stamp_column)?;
         if self.mode == LeaveMode::Mark {
-            required(&format!("{at}.mark_column"), &self.mark_column)?;
+            column("mark_column", &self.mark_column)?;
         }
         Ok(())
     }

@@ -1,0 +1,240 @@
+//! One stream of a pass: page Kingdee one page ahead, publish each page under confirms, and
+//! only then store the stream's cursor after it. A crash resumes from the last confirmed page:
+//! nothing is lost and at most one page is sent twice.
+
+use std::sync::Arc;
+
+use k3sync_common::amqp::{Kind, Topology};
+use k3sync_common::record::Cursor;
+use k3sync_common::settings::JobSettings;
+use k3sync_common::state::{self, RunStatus};
+use k3sync_common::telemetry::series;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::backpressure::wait_for_room;
+use crate::batch::Batcher;
+use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, Page, fetch_pages};
+use crate::leaving;
+use crate::pass::{PassError, PassReport, Producer};
+use crate::progress::Progress;
+use crate::stamp::Stamps;
+use crate::stream::{Stream, later};
+
+impl Producer {
+    /// Reads `stream` to its end (an empty page), or until `cancel`.
+    pub(crate) async fn read_stream(
+        &self,
+        job: &JobSettings,
+        stream: &Stream,
+        stamps: &Arc<Stamps>,
+        progress: &Progress,
+        report: &mut PassReport,
+        cancel: &CancellationToken,
+    ) -> Result<RunStatus, PassError> {
+        let (stored, open) = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
+        let stored = if stream.restarts && !open {
+            Cursor::Start
+        } else {
+            stored
+        };
+        if stored == Cursor::Start && !stream.reads_the_past {
+            return self.start_at_newest(job, stream, report).await;
+        }
+        let start = stream.start(stored.clone());
+        tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?start, "Stream starting");
+        let field_keys = match stream.kind {
+            Kind::Upsert => self.field_keys(&job.name).to_vec(),
+            Kind::Leave => self.leave_field_keys(job),
+        };
+        let plan = FetchPlan {
+            form_id: job.form_id.clone(),
+            field_keys,
+            filter: stream.filter.clone(),
+            keyset: stream.keyset.clone(),
+            page_size: job.page_size,
+        };
+        let (tx, mut rx) = mpsc::channel(1);
+        let fetcher = tokio::spawn(fetch_pages(
+            self.client.clone(),
+            plan,
+            start,
+            Arc::clone(stamps),
+            tx,
+        ));
+        let _abort_fetcher = AbortOnDrop(fetcher);
+        let topology = Topology::new(&job.name, &self.settings.amqp);
+        let batcher = Batcher {
+            job: job.name.clone(),
+            form_id: job.form_id.clone(),
+            run_id: report.run_id,
+            route: topology.work_route(),
+            key_field: job.key_field.clone(),
+            modified_field: job.modified_field.clone(),
+            records_per_message: self.settings.amqp.records_per_message,
+            max_message_bytes: self.settings.amqp.max_message_bytes,
+        };
+        let queue = topology.work_queue();
+        loop {
+            // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
+            // outage): a shutdown ends the wait, and dropping the fetcher cancels its retry sleep.
+            let page = tokio::select! {
+                page = rx.recv() => page,
+                () = cancel.cancelled() => None,
+            };
+            let Some(page) = page else { break };
+            let page: Page = page?;
+            let count = page.records.len() as u64;
+            if count > 0 {
+                let max_depth = self.settings.producer.max_queue_depth;
+                wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
+                self.publish_page(
+                    job,
+                    stream.kind,
+                    &batcher,
+                    page.index,
+                    page.records,
+                    page.seen,
+                )
+                .await?;
+            }
+            let reached = if stream.restarts {
+                page.cursor_after
+            } else {
+                later(stored.clone(), page.cursor_after)
+            };
+            let open = stream.restarts && !page.last;
+            state::store_cursor(
+                &self.pool,
+                &job.name,
+                &stream.cursor,
+                &reached,
+                open,
+                report.run_id,
+            )
+            .await?;
+            if count > 0 {
+                report.pages += 1;
+                report.records += count;
+                metrics::counter!(series::PAGES_FETCHED, series::JOB => job.name.clone())
+                    .increment(1);
+                metrics::counter!(series::RECORDS_PUBLISHED, series::JOB => job.name.clone())
+                    .increment(count);
+                progress.advance(count);
+                state::update_run(
+                    &self.pool,
+                    report.run_id,
+                    RunStatus::Running,
+                    report.pages,
+                    report.records,
+                    None,
+                )
+                .await?;
+            }
+            if page.last {
+                return Ok(RunStatus::Succeeded);
+            }
+            if cancel.is_cancelled() {
+                tracing::info!(job = %job.name, "Shutdown requested, stopping after a confirmed page");
+                return Ok(RunStatus::Cancelled);
+            }
+        }
+        // No last page: shutdown while waiting for a page, or the fetcher was aborted.
+        tracing::info!(job = %job.name, "Shutdown requested while waiting for Kingdee, stopping");
+        Ok(RunStatus::Cancelled)
+    }
+
+    /// Publishes one page under confirms: upserts of its records, or leaves of their target keys.
+    pub(crate) async fn publish_page(
+        &self,
+        job: &JobSettings,
+        kind: Kind,
+        batcher: &Batcher,
+        index: u64,
+        records: k3sync_common::record::Rows,
+        seen: i64,
+    ) -> Result<(), PassError> {
+        let (messages, oversized) = match kind {
+            Kind::Upsert => {
+                let batch =
+                    batcher
+                        .messages(records, seen)
+                        .map_err(|source| PassError::BadRecord {
+                            page: index,
+                            source,
+                        })?;
+                (batch.messages, batch.oversized)
+            }
+            Kind::Leave => {
+                let keys: Vec<i64> = self
+                    .target_keys(&job.name)
+                    .of(&records)
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let messages = leaving::messages(job, &batcher.route, batcher.run_id, seen, &keys);
+                (messages, Vec::new())
+            }
+        };
+        self.publisher
+            .publish_confirmed(&messages)
+            .await
+            .map_err(|source| PassError::Publish {
+                page: index,
+                source,
+            })?;
+        self.record_oversized(&job.name, &oversized).await
+    }
+
+    /// A stream that need not read the past starts at the newest row of its filter.
+    async fn start_at_newest(
+        &self,
+        job: &JobSettings,
+        stream: &Stream,
+        report: &PassReport,
+    ) -> Result<RunStatus, PassError> {
+        let query = stream.keyset.latest(&job.form_id, &stream.filter);
+        let rows = self
+            .client
+            .execute_bill_query(&query)
+            .await
+            .map_err(|source| FetchError {
+                index: 0,
+                cursor: Cursor::Start,
+                source,
+            })?;
+        let Some(last) = rows.len().checked_sub(1) else {
+            return Ok(RunStatus::Succeeded);
+        };
+        let newest = stream
+            .keyset
+            .advance(&rows, last)
+            .map_err(|source| FetchError {
+                index: 0,
+                cursor: Cursor::Start,
+                source,
+            })?;
+        tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?newest, "Stream starts at the newest row");
+        state::store_cursor(
+            &self.pool,
+            &job.name,
+            &stream.cursor,
+            &newest,
+            false,
+            report.run_id,
+        )
+        .await?;
+        Ok(RunStatus::Succeeded)
+    }
+
+    /// What a leave stream asks for: the key, and the fields of the target's key column.
+    pub(crate) fn leave_field_keys(&self, job: &JobSettings) -> Vec<String> {
+        let mut keys = vec![job.key_field.clone()];
+        for field in self.target_keys(&job.name).fields() {
+            if !keys.iter().any(|k| k.eq_ignore_ascii_case(field)) {
+                keys.push(field.clone());
+            }
+        }
+        keys
+    }
+}
