@@ -86,8 +86,9 @@ pub async fn run_scheduled(
     Ok(())
 }
 
-/// Whether the job reconciles on a schedule and its last successful reconciliation (if any)
-/// finished `reconcile_secs` ago or more.
+/// Whether the job reconciles on a schedule and its last successful reconciliation finished
+/// `reconcile_secs` ago or more (before the first one: its first successful pass did — right
+/// after the first load the listing would only find rows still on their way).
 async fn reconcile_due(producer: &Producer, job: &str) -> bool {
     let Ok(settings) = producer.settings().job(job) else {
         return false;
@@ -96,15 +97,14 @@ async fn reconcile_due(producer: &Producer, job: &str) -> bool {
         return false;
     }
     let age: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
-        "SELECT TIMESTAMPDIFF(SECOND, MAX(finished_at), CURRENT_TIMESTAMP(3)) FROM sync_runs \
-         WHERE job = ? AND mode = 'reconcile' AND status = 'succeeded'",
+        "SELECT TIMESTAMPDIFF(SECOND, COALESCE(MAX(CASE WHEN mode = 'reconcile' THEN finished_at END), \
+         MIN(finished_at)), CURRENT_TIMESTAMP(3)) FROM sync_runs WHERE job = ? AND status = 'succeeded'",
     )
     .bind(job)
     .fetch_one(producer.pool())
     .await;
     match age {
-        Ok(Some(age)) => age >= settings.reconcile_secs as i64,
-        Ok(None) => true,
+        Ok(age) => age.is_some_and(|age| age >= settings.reconcile_secs as i64),
         Err(error) => {
             tracing::warn!(job, %error, "Cannot read the last reconciliation, skipping it this tick");
             false

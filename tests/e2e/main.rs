@@ -6,6 +6,8 @@ mod alerts;
 mod bad_input;
 mod chaos;
 mod conventions;
+mod converge;
+mod drift;
 mod ctl;
 mod mock_ops;
 mod mock_sdk;

@@ -99,7 +99,9 @@ async fn full_sync_puts_every_matching_row_on_the_queue_once_with_its_fields_int
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_pass_after_a_touch_publishes_exactly_the_touched_rows() {
-    let env = TestEnv::start(5_000).await;
+    let mut env = TestEnv::start(5_000).await;
+    // No overlap window: with one, the passes re-read the last minutes on purpose.
+    env.settings.jobs[0].overlap_secs = 0;
     let first = pass(&env, SyncMode::Incremental).await;
     assert_eq!(
         first.records as usize,
@@ -211,7 +213,9 @@ async fn a_row_edited_while_a_pass_is_paging_is_still_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_producers_on_one_job_never_publish_a_record_twice() {
-    let env = TestEnv::start(8_000).await;
+    let mut env = TestEnv::start(8_000).await;
+    // No overlap window: with one, the second pass re-reads the last minutes on purpose.
+    env.settings.jobs[0].overlap_secs = 0;
     env.mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 50}))
         .await;
     let start = || {

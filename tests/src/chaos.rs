@@ -9,7 +9,9 @@ mod process;
 mod queues;
 mod servers;
 
-pub use expect::{COLUMNS, Row, assert_same_table, expected, expected_row, row_count, table};
+pub use expect::{
+    COLUMNS, Row, assert_same_table, expected, expected_row, row_count, table, table_where,
+};
 pub use poison::{Poison, PoisonCase, material};
 pub use process::{
     Proc, ProducerRuns, Workers, log_dir, producer_args, remove_logs, run_producer_until_done,

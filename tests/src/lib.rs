@@ -153,6 +153,12 @@ impl TestEnv {
 
     /// Writes the settings as a TOML file for the binaries (which read files, not structs).
     pub fn write_config(&self) -> PathBuf {
+        self.write_config_with(&[])
+    }
+
+    /// [`TestEnv::write_config`] with each `(from, to)` text replaced in the demo file (each
+    /// `from` must occur: a test must not silently run the demo's value).
+    pub fn write_config_with(&self, edits: &[(&str, &str)]) -> PathBuf {
         let path = std::env::temp_dir().join(format!("k3sync-{}.toml", self.id));
         let text = std::fs::read_to_string(workspace_root().join("config/k3sync.toml"))
             .expect("demo config");
@@ -169,6 +175,11 @@ impl TestEnv {
             )
             .replace("listen = \"127.0.0.1:9101\"", "listen = \"\"")
             .replace("listen = \"127.0.0.1:9102\"", "listen = \"\"");
+        let mut text = text;
+        for (from, to) in edits {
+            assert!(text.contains(from), "the demo settings have no `{from}`");
+            text = text.replacen(from, to, 1);
+        }
         std::fs::write(&path, text).expect("write test config");
         path
     }

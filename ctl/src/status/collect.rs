@@ -10,7 +10,7 @@ use k3sync_common::amqp::{self, Topology};
 use k3sync_common::dlq::error_log;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::monitoring;
-use k3sync_common::settings::{JobSettings, Settings};
+use k3sync_common::settings::{JobSettings, LeaveMode, Settings};
 use lapin::Connection;
 use sqlx::MySqlPool;
 
@@ -87,6 +87,8 @@ impl<'s> StatusSource<'s> {
                     rows: None,
                     newest_version: None,
                     newest_age_secs: None,
+                    left: None,
+                    last_reconciliation: None,
                     error: None,
                 },
                 unresolved_dead_letters: None,
@@ -116,7 +118,7 @@ impl<'s> StatusSource<'s> {
         options: &StatusOptions,
         status: &mut JobStatus,
     ) -> Result<(), sqlx::Error> {
-        status.runs = database::runs(&self.pool, &job.name, options.runs).await?;
+        status.runs = database::runs(&self.pool, &job.name, None, options.runs).await?;
         status.unresolved_dead_letters = Some(error_log::unresolved(&self.pool, &job.name).await?);
         let history = monitoring::history(&self.pool, &job.name).await?;
         let monitoring = &self.settings.monitoring;
@@ -128,6 +130,15 @@ impl<'s> StatusSource<'s> {
                     status.target.rows = Some(facts.rows);
                     status.target.newest_version = facts.newest;
                     status.target.newest_age_secs = facts.age_secs;
+                    if let Some(leave) = &job.leave {
+                        let mark = (leave.mode == LeaveMode::Mark).then_some(leave.mark_column.as_str());
+                        status.target.left =
+                            Some(database::left(&self.pool, &job.name, table, mark).await?);
+                        status.target.last_reconciliation =
+                            database::runs(&self.pool, &job.name, Some("reconcile"), 1)
+                                .await?
+                                .pop();
+                    }
                 }
                 // The table's own problem (missing, no such column) is the job's, not MySQL's.
                 Err(sqlx::Error::Database(db)) => {

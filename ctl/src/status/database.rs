@@ -6,9 +6,15 @@ use sqlx::MySqlPool;
 
 use super::RunView;
 
-/// The latest `limit` runs of `job`, newest first. Times leave MySQL as epoch milliseconds:
-/// UNIX_TIMESTAMP reads them in the session zone, the one CURRENT_TIMESTAMP wrote them in.
-pub async fn runs(pool: &MySqlPool, job: &str, limit: u32) -> Result<Vec<RunView>, sqlx::Error> {
+/// The latest `limit` runs of `job` (of one `mode` if given), newest first. Times leave MySQL
+/// as epoch milliseconds: UNIX_TIMESTAMP reads them in the session zone, the one
+/// CURRENT_TIMESTAMP wrote them in.
+pub async fn runs(
+    pool: &MySqlPool,
+    job: &str,
+    mode: Option<&str>,
+    limit: u32,
+) -> Result<Vec<RunView>, sqlx::Error> {
     type Row = (
         String,
         String,
@@ -26,9 +32,12 @@ pub async fn runs(pool: &MySqlPool, job: &str, limit: u32) -> Result<Vec<RunView
          CAST(UNIX_TIMESTAMP(finished_at) * 1000 AS SIGNED), \
          TIMESTAMPDIFF(MICROSECOND, started_at, COALESCE(finished_at, NOW(3))), \
          error \
-         FROM sync_runs WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT ?",
+         FROM sync_runs WHERE job = ? AND (? IS NULL OR mode = ?) \
+         ORDER BY started_at DESC, id DESC LIMIT ?",
     )
     .bind(job)
+    .bind(mode)
+    .bind(mode)
     .bind(limit)
     .fetch_all(pool)
     .await?;
@@ -76,4 +85,28 @@ pub async fn target(
         newest: newest.map(|n| n.replacen(' ', "T", 1)),
         age_secs: micros.map(|m| m as f64 / 1e6),
     })
+}
+
+/// Rows that left a converging job's target: marked rows (`mark`: the mark column, a
+/// whitelisted identifier), or in delete mode the keys with a tombstone.
+pub async fn left(
+    pool: &MySqlPool,
+    job: &str,
+    table: &str,
+    mark: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    match mark {
+        Some(mark) => {
+            let sql = format!("SELECT COUNT(*) FROM `{table}` WHERE `{mark}` IS NOT NULL");
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(pool)
+                .await
+        }
+        None => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM sync_tombstones WHERE job = ?")
+                .bind(job)
+                .fetch_one(pool)
+                .await
+        }
+    }
 }

@@ -122,6 +122,11 @@ pub struct TargetStatus {
     pub newest_version: Option<String>,
     /// Seconds from `newest_version` to the database's clock.
     pub newest_age_secs: Option<f64>,
+    /// A converging job: rows that left the target — marked (mark mode, counted in `rows`) or
+    /// deleted (delete mode: the keys k3sync keeps a tombstone of). Null for other jobs.
+    pub left: Option<i64>,
+    /// A converging job's latest reconciliation (`sync_runs` with mode `reconcile`).
+    pub last_reconciliation: Option<RunView>,
     /// Why the table could not be read (mapping does not compile, table missing, …).
     pub error: Option<String>,
 }

@@ -67,7 +67,24 @@ fn render_job(out: &mut String, job: &JobStatus) {
                 (Some(v), None) => format!("; newest {v}"),
                 _ => String::new(),
             };
-            let _ = writeln!(out, "  {table}: {rows} rows{newest}");
+            let left = match target.left {
+                Some(left) => format!(", {left} left"),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "  {table}: {rows} rows{left}{newest}");
+            if let Some(run) = &target.last_reconciliation {
+                let at = run
+                    .finished_at
+                    .or(run.started_at)
+                    .map_or_else(|| "?".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+                let _ = writeln!(
+                    out,
+                    "  last reconciliation: {at} UTC, {}, {} keys listed",
+                    run.status, run.records
+                );
+            } else if target.left.is_some() {
+                let _ = writeln!(out, "  last reconciliation: none yet");
+            }
         }
         (None, None) => {
             let _ = writeln!(out, "  {table}: unknown");

@@ -104,12 +104,22 @@ type TableRow = (
 
 /// Every row of `wk_wodtop_product`, dates to the millisecond.
 pub async fn table(pool: &MySqlPool) -> Result<BTreeMap<i64, Row>, sqlx::Error> {
-    let rows: Vec<TableRow> = sqlx::query_as(
+    table_where(pool, "TRUE").await
+}
+
+/// The rows of `wk_wodtop_product` meeting `condition` (SQL text of the test's own), e.g.
+/// `left_at IS NULL` for the rows a converging job holds as present.
+pub async fn table_where(
+    pool: &MySqlPool,
+    condition: &str,
+) -> Result<BTreeMap<i64, Row>, sqlx::Error> {
+    let rows: Vec<TableRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT data_id, code, name, specification_model, product_line, material_group, \
          base_unit, erp_cls, use_org, document_status, forbid_status, \
          DATE_FORMAT(create_date, '%Y-%m-%d %H:%i:%s.%f'), \
-         DATE_FORMAT(modify_date, '%Y-%m-%d %H:%i:%s.%f') FROM wk_wodtop_product",
-    )
+         DATE_FORMAT(modify_date, '%Y-%m-%d %H:%i:%s.%f') FROM wk_wodtop_product \
+         WHERE {condition}"
+    )))
     .fetch_all(pool)
     .await?;
     let millis = |d: Option<String>| d.map(|s| s[..s.len() - 3].to_owned());
