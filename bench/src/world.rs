@@ -144,9 +144,12 @@ fn settings_text(knobs: &Knobs, database: &str, job: &str) -> anyhow::Result<Str
     let path = workspace_root().join("config/k3sync.toml");
     let mut text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let filter = match knobs.rows {
-        Rows::Job => None,
-        Rows::All => Some("filter = \"\"".to_owned()),
+    let (scope, filter) = match knobs.rows {
+        Rows::Job => (None, None),
+        Rows::All => (
+            Some("scope = \"\"".to_owned()),
+            Some("filter = \"\"".to_owned()),
+        ),
     };
     let edits = [
         (
@@ -179,8 +182,9 @@ fn settings_text(knobs: &Knobs, database: &str, job: &str) -> anyhow::Result<Str
             Some("listen = \"\"".to_owned()),
         ),
         ("name = \"materials\"", Some(format!("name = \"{job}\""))),
+        ("scope = \"FUseOrgId.FNumber = 'T00'\"", scope),
         (
-            "filter = \"FUseOrgId.FNumber = 'T00' AND FDocumentStatus = 'C' AND FForbidStatus = 'A'\"",
+            "filter = \"FDocumentStatus = 'C' AND FForbidStatus = 'A'\"",
             filter,
         ),
         (

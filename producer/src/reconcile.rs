@@ -14,7 +14,7 @@ use std::sync::Arc;
 use k3sync_common::amqp::{Kind, Topology};
 use k3sync_common::kingdee::Keyset;
 use k3sync_common::record::{Cursor, Rows, parse_key};
-use k3sync_common::settings::{JobSettings, LeaveMode};
+use k3sync_common::settings::{JobSettings, LeaveMode, filter_and as and};
 use k3sync_common::state::RunStatus;
 use sqlx::{MySqlPool, QueryBuilder};
 use tokio::sync::mpsc;
@@ -25,7 +25,6 @@ use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, fetch_pages};
 use crate::leaving;
 use crate::pass::{PassError, PassReport, Producer};
 use crate::stamp::Stamps;
-use crate::stream::and;
 
 /// Rows per `sync_reconcile` insert, and target keys compared per query.
 const CHUNK: usize = 5_000;
@@ -40,7 +39,9 @@ impl Producer {
         report: &mut PassReport,
         cancel: &CancellationToken,
     ) -> Result<RunStatus, PassError> {
+        let started = std::time::Instant::now();
         let listed = self.list_keys(job, stamps, report, cancel).await?;
+        let listing_secs = started.elapsed().as_secs_f64();
         let Some(listed) = listed else {
             tracing::info!(job = %job.name, "Shutdown requested during the listing: nothing changed");
             return Ok(RunStatus::Cancelled);
@@ -62,11 +63,10 @@ impl Producer {
             after = last;
         }
         let resent = self.resend_missing(job, &target, stamps, report).await?;
-        sqlx::query("DELETE FROM sync_reconcile WHERE job = ?")
-            .bind(&job.name)
-            .execute(&self.pool)
-            .await?;
-        tracing::info!(job = %job.name, listed, left, resent, "Reconciliation finished");
+        // The listing stays in `sync_reconcile` until the next one, for an operator to query.
+        tracing::info!(job = %job.name, listed, left, resent,
+            listing_secs = listing_secs, total_secs = started.elapsed().as_secs_f64(),
+            "Reconciliation finished");
         Ok(RunStatus::Succeeded)
     }
 
@@ -85,7 +85,7 @@ impl Producer {
         let plan = FetchPlan {
             form_id: job.form_id.clone(),
             field_keys: self.leave_field_keys(job),
-            filter: and(&job.scope, &job.filter),
+            filter: job.matching(),
             keyset: Keyset::by_key(&job.key_field),
             page_size: job.page_size,
         };
@@ -165,10 +165,7 @@ impl Producer {
                     .map(|(_, source)| source.to_string())
                     .collect::<Vec<_>>()
                     .join(",");
-                let filter = and(
-                    &and(&job.scope, &job.filter),
-                    &format!("{} IN ({list})", job.key_field),
-                );
+                let filter = and(&job.matching(), &format!("{} IN ({list})", job.key_field));
                 let keyset = Keyset::by_key(&job.key_field);
                 let query = keyset.page(
                     &job.form_id,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use k3sync_common::amqp::Kind;
 use k3sync_common::kingdee::Keyset;
 use k3sync_common::record::{Cursor, parse_datetime};
-use k3sync_common::settings::{JobSettings, SyncMode};
+use k3sync_common::settings::{JobSettings, SyncMode, filter_and as and};
 
 /// One keyset stream of a pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Stream {
 
 /// The streams of a pass of `job` in `mode` (not the reconciliation, which lists keys).
 pub fn streams(job: &JobSettings, mode: SyncMode) -> Vec<Stream> {
-    let matching = and(&job.scope, &job.filter);
+    let matching = job.matching();
     let upsert = |cursor: &str, keyset: Keyset| Stream {
         cursor: cursor.to_owned(),
         keyset,
@@ -101,15 +101,6 @@ pub fn streams(job: &JobSettings, mode: SyncMode) -> Vec<Stream> {
             }
             streams
         }
-    }
-}
-
-/// Both conditions (either may be empty).
-pub fn and(a: &str, b: &str) -> String {
-    match (a.trim(), b.trim()) {
-        ("", b) => b.to_owned(),
-        (a, "") => a.to_owned(),
-        (a, b) => format!("({a}) AND ({b})"),
     }
 }
 

@@ -87,10 +87,15 @@ async fn converges_under_churn(case: Case) {
     } else {
         "TRUE"
     };
-    poll("the initial load", Duration::from_secs(180), Duration::from_secs(1), async || {
-        let rows = table_where(&env.pool, present).await.ok()?;
-        (rows.len() == initial.len()).then_some(())
-    })
+    poll(
+        "the initial load",
+        Duration::from_secs(180),
+        Duration::from_secs(1),
+        async || {
+            let rows = table_where(&env.pool, present).await.ok()?;
+            (rows.len() == initial.len()).then_some(())
+        },
+    )
     .await;
     assert_same_table(&table_where(&env.pool, present).await.unwrap(), &initial);
 
@@ -103,9 +108,12 @@ async fn converges_under_churn(case: Case) {
         tokio::time::sleep(Duration::from_secs(3)).await;
         producer = scheduled_producer(&env, &config, 2);
     }
-    poll("the churn to finish", Duration::from_secs(120), Duration::from_secs(1), async || {
-        (env.mock_get("/_mock/churn").await["running"] == false).then_some(())
-    })
+    poll(
+        "the churn to finish",
+        Duration::from_secs(120),
+        Duration::from_secs(1),
+        async || (env.mock_get("/_mock/churn").await["running"] == false).then_some(()),
+    )
     .await;
     let status = env.mock_get("/_mock/churn").await;
     assert_eq!(status["done"].as_u64(), Some(OPS), "{status}");
@@ -131,8 +139,15 @@ async fn converges_under_churn(case: Case) {
     let mut quiet = 0;
     let deadline = std::time::Instant::now() + Duration::from_secs(180);
     while quiet < 3 {
-        assert!(std::time::Instant::now() < deadline, "the workers did not finish");
-        quiet = if queues.backlog().await == Some(0) { quiet + 1 } else { 0 };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workers did not finish"
+        );
+        quiet = if queues.backlog().await == Some(0) {
+            quiet + 1
+        } else {
+            0
+        };
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     workers.stop().await;
@@ -142,8 +157,13 @@ async fn converges_under_churn(case: Case) {
 
     let log = env.mock_get("/_mock/churn/log").await;
     let ops = op_counts(&log);
-    for op in ["save", "audit", "unaudit", "forbid", "enable", "delete", "create"] {
-        assert!(ops.get(op).copied().unwrap_or(0) > 0, "the churn did no {op}: {ops:?}");
+    for op in [
+        "save", "audit", "unaudit", "forbid", "enable", "delete", "create",
+    ] {
+        assert!(
+            ops.get(op).copied().unwrap_or(0) > 0,
+            "the churn did no {op}: {ops:?}"
+        );
     }
     let want = expected(&env.mock_rows().await);
     let got = table_where(&env.pool, present).await.unwrap();
@@ -153,34 +173,53 @@ async fn converges_under_churn(case: Case) {
         initial.len()
     );
     assert_same_table(&got, &want);
-    let gone: BTreeSet<i64> = initial.keys().filter(|k| !want.contains_key(k)).copied().collect();
+    let gone: BTreeSet<i64> = initial
+        .keys()
+        .filter(|k| !want.contains_key(k))
+        .copied()
+        .collect();
     assert!(!gone.is_empty(), "the churn made some rows leave");
     if case.leave == "mark" {
-        let marked: BTreeMap<i64, Row> = table_where(&env.pool, "left_at IS NOT NULL").await.unwrap();
+        let marked: BTreeMap<i64, Row> =
+            table_where(&env.pool, "left_at IS NOT NULL").await.unwrap();
         assert!(
             marked.keys().all(|k| !want.contains_key(k)),
             "a marked row is one the job should hold"
         );
         let unmarked: Vec<&i64> = gone.iter().filter(|k| !marked.contains_key(k)).collect();
-        assert!(unmarked.is_empty(), "rows that left were not marked: {unmarked:?}");
+        assert!(
+            unmarked.is_empty(),
+            "rows that left were not marked: {unmarked:?}"
+        );
     } else {
         let all = table_where(&env.pool, "TRUE").await.unwrap();
         assert_eq!(all.len(), want.len(), "delete mode keeps no row that left");
-        let tombstones: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_tombstones WHERE job = ?")
-            .bind(env.job())
-            .fetch_one(&env.pool)
-            .await
-            .unwrap();
-        assert!(tombstones as usize >= gone.len(), "{tombstones} tombstones for {} rows gone", gone.len());
+        let tombstones: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sync_tombstones WHERE job = ?")
+                .bind(env.job())
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+        assert!(
+            tombstones as usize >= gone.len(),
+            "{tombstones} tombstones for {} rows gone",
+            gone.len()
+        );
     }
     remove_logs(&env);
     env.cleanup().await;
 }
 
 fn scheduled_producer(env: &TestEnv, config: &Path, n: usize) -> Proc {
-    let args: Vec<String> = ["--config", &config.display().to_string(), "sync", "--job", env.job()]
-        .map(str::to_owned)
-        .to_vec();
+    let args: Vec<String> = [
+        "--config",
+        &config.display().to_string(),
+        "sync",
+        "--job",
+        env.job(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
     Proc::spawn(
         &format!("producer #{n}"),
         "producer",
@@ -208,7 +247,8 @@ fn once_args(env: &TestEnv, config: &Path, mode: &str) -> Vec<String> {
 fn op_counts(log: &Value) -> HashMap<String, usize> {
     let mut ops = HashMap::new();
     for entry in log.as_array().expect("the churn log") {
-        *ops.entry(entry["op"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+        *ops.entry(entry["op"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
     }
     ops
 }

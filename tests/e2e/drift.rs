@@ -33,7 +33,9 @@ async fn pass(env: &TestEnv, mode: SyncMode) -> PassReport {
 }
 
 async fn op(env: &TestEnv, body: Value) -> Value {
-    let answer = env.mock_send(Method::POST, "/_mock/ops", body.clone()).await;
+    let answer = env
+        .mock_send(Method::POST, "/_mock/ops", body.clone())
+        .await;
     assert_eq!(answer["IsSuccess"], true, "{body} → {answer}");
     answer
 }
@@ -41,20 +43,27 @@ async fn op(env: &TestEnv, body: Value) -> Value {
 /// Waits until the rows meeting `condition` equal the job's view of the mock, then checks it.
 async fn converged(env: &TestEnv, condition: &str) -> BTreeMap<i64, Row> {
     let want = expected(&env.mock_rows().await);
-    let got = poll("the table to match the mock", Duration::from_secs(60), Duration::from_millis(200), async || {
-        let got = table_where(&env.pool, condition).await.ok()?;
-        (got == want).then_some(got)
-    })
+    let got = poll(
+        "the table to match the mock",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        async || {
+            let got = table_where(&env.pool, condition).await.ok()?;
+            (got == want).then_some(got)
+        },
+    )
     .await;
     assert_same_table(&got, &want);
     got
 }
 
 async fn marked(env: &TestEnv) -> Vec<i64> {
-    sqlx::query_scalar("SELECT data_id FROM wk_wodtop_product WHERE left_at IS NOT NULL ORDER BY data_id")
-        .fetch_all(&env.pool)
-        .await
-        .expect("marked rows")
+    sqlx::query_scalar(
+        "SELECT data_id FROM wk_wodtop_product WHERE left_at IS NOT NULL ORDER BY data_id",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .expect("marked rows")
 }
 
 /// FMaterialId and FMasterId of the job's rows whose master has no other row (so a deletion
@@ -63,11 +72,18 @@ async fn lonely_rows(env: &TestEnv, n: usize) -> Vec<(i64, i64)> {
     let rows = env.mock_rows().await;
     let mut per_master: HashMap<i64, usize> = HashMap::new();
     for r in &rows {
-        *per_master.entry(r["FMasterId"].as_i64().unwrap()).or_default() += 1;
+        *per_master
+            .entry(r["FMasterId"].as_i64().unwrap())
+            .or_default() += 1;
     }
     rows.iter()
         .filter(|r| matches_job_filter(r) && per_master[&r["FMasterId"].as_i64().unwrap()] == 1)
-        .map(|r| (r["FMaterialId"].as_i64().unwrap(), r["FMasterId"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["FMaterialId"].as_i64().unwrap(),
+                r["FMasterId"].as_i64().unwrap(),
+            )
+        })
         .take(n)
         .collect()
 }
@@ -81,7 +97,11 @@ async fn an_audited_material_edited_between_two_passes_comes_back_with_its_edit(
 
     let (id, master) = lonely_rows(&env, 1).await[0];
     op(&env, json!({"op": "unaudit", "ids": [id]})).await;
-    op(&env, json!({"op": "save", "ids": [id], "fields": {"FName": "改名物料"}})).await;
+    op(
+        &env,
+        json!({"op": "save", "ids": [id], "fields": {"FName": "改名物料"}}),
+    )
+    .await;
     // Between the save and the audit the row is out of the filter: it leaves.
     pass(&env, SyncMode::Incremental).await;
     converged(&env, PRESENT).await;
@@ -129,11 +149,19 @@ async fn unaudited_and_deleted_materials_leave_at_the_reconciliation_in_both_mod
         }
         let worker = InProcessWorker::start(&env, &env.settings);
         pass(&env, SyncMode::Incremental).await;
-        let present = if mode == LeaveMode::Mark { PRESENT } else { "TRUE" };
+        let present = if mode == LeaveMode::Mark {
+            PRESENT
+        } else {
+            "TRUE"
+        };
         converged(&env, present).await;
         let rows = lonely_rows(&env, 2).await;
         let (unaudited, deleted) = (rows[0], rows[1]);
-        op(&env, json!({"op": "unaudit", "ids": [unaudited.0, deleted.0]})).await;
+        op(
+            &env,
+            json!({"op": "unaudit", "ids": [unaudited.0, deleted.0]}),
+        )
+        .await;
         op(&env, json!({"op": "delete", "ids": [deleted.0]})).await;
         // Un-audit moves no date and a deletion shows in no query: incremental passes miss both.
         pass(&env, SyncMode::Incremental).await;
@@ -142,7 +170,10 @@ async fn unaudited_and_deleted_materials_leave_at_the_reconciliation_in_both_mod
             .await
             .unwrap();
         let report = pass(&env, SyncMode::Reconcile).await;
-        assert_eq!(report.records as usize, expected(&env.mock_rows().await).len());
+        assert_eq!(
+            report.records as usize,
+            expected(&env.mock_rows().await).len()
+        );
         converged(&env, present).await;
         match mode {
             LeaveMode::Mark => {
@@ -167,8 +198,12 @@ async fn unaudited_and_deleted_materials_leave_at_the_reconciliation_in_both_mod
 async fn a_change_committed_late_behind_the_cursor_is_read_in_the_overlap() {
     let mut env = TestEnv::start(2_000).await;
     env.settings.jobs[0].overlap_secs = 60;
-    env.mock_send(Method::PUT, "/_mock/living", json!({"late_commit_max_secs": 30}))
-        .await;
+    env.mock_send(
+        Method::PUT,
+        "/_mock/living",
+        json!({"late_commit_max_secs": 30}),
+    )
+    .await;
     let worker = InProcessWorker::start(&env, &env.settings);
     pass(&env, SyncMode::Incremental).await;
     // Edits of audited rows, each stamped up to 30 s in the past, a pass after each: most
@@ -177,11 +212,17 @@ async fn a_change_committed_late_behind_the_cursor_is_read_in_the_overlap() {
     let mut newest = String::new();
     for (round, (id, _)) in lonely_rows(&env, 12).await.into_iter().enumerate() {
         op(&env, json!({"op": "unaudit", "ids": [id]})).await;
-        op(&env, json!({"op": "save", "ids": [id], "fields": {"FName": format!("late {round}")}}))
-            .await;
+        op(
+            &env,
+            json!({"op": "save", "ids": [id], "fields": {"FName": format!("late {round}")}}),
+        )
+        .await;
         op(&env, json!({"op": "submit", "ids": [id]})).await;
         let audit = op(&env, json!({"op": "audit", "ids": [id]})).await;
-        let approved = audit["changes"][0]["dates"]["FApproveDate"].as_str().unwrap().to_owned();
+        let approved = audit["changes"][0]["dates"]["FApproveDate"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         if approved < newest {
             behind += 1;
         }
@@ -190,7 +231,10 @@ async fn a_change_committed_late_behind_the_cursor_is_read_in_the_overlap() {
     }
     assert!(behind > 0, "some audits were stamped behind an earlier one");
     let table = converged(&env, PRESENT).await;
-    let late = table.values().filter(|r| r[1].as_deref().is_some_and(|n| n.starts_with("late "))).count();
+    let late = table
+        .values()
+        .filter(|r| r[1].as_deref().is_some_and(|n| n.starts_with("late ")))
+        .count();
     assert_eq!(late, 12);
     worker.stop().await;
     env.cleanup().await;
@@ -200,7 +244,8 @@ async fn a_change_committed_late_behind_the_cursor_is_read_in_the_overlap() {
 async fn a_full_pass_against_a_clamping_server_reads_every_row() {
     let mut env = TestEnv::start(3_000).await;
     env.settings.jobs[0].page_size = 1_000;
-    env.mock_send(Method::PUT, "/_mock/living", json!({"clamp_limit": 300})).await;
+    env.mock_send(Method::PUT, "/_mock/living", json!({"clamp_limit": 300}))
+        .await;
     let worker = InProcessWorker::start(&env, &env.settings);
     let report = pass(&env, SyncMode::Full).await;
     let want = expected(&env.mock_rows().await);

@@ -208,7 +208,7 @@ fn processes<'a>(
 /// Touches rows in the mock (the job's filter keeps one row per master, so one row per target
 /// row) and times how long until all of them are in MySQL with their new version.
 async fn incremental(world: &World, mock: &Mock, args: &Args) -> anyhow::Result<Value> {
-    let filter = world.settings.jobs[0].filter.clone();
+    let filter = world.settings.jobs[0].matching();
     let filter = if filter.is_empty() {
         "FUseOrgId.FNumber = 'T00'".to_owned()
     } else {

@@ -175,6 +175,11 @@ impl JobSettings {
         self.target.validate(&key("target"))
     }
 
+    /// The FilterString of the rows that belong in the target: scope and filter.
+    pub fn matching(&self) -> String {
+        filter_and(&self.scope, &self.filter)
+    }
+
     /// Whether rows leave the target (`[jobs.leave]` is set).
     pub fn converges(&self) -> bool {
         self.leave.is_some()
@@ -219,6 +224,15 @@ impl TargetSettings {
             &key("columns"),
             "give columns or a mapping_file",
         )
+    }
+}
+
+/// Both FilterString conditions (either may be empty).
+pub fn filter_and(a: &str, b: &str) -> String {
+    match (a.trim(), b.trim()) {
+        ("", b) => b.to_owned(),
+        (a, "") => a.to_owned(),
+        (a, b) => format!("({a}) AND ({b})"),
     }
 }
 

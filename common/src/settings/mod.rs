@@ -23,7 +23,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 pub use amqp::AmqpSettings;
-pub use job::{JobSettings, LeaveMode, LeaveSettings, SyncMode, TargetSettings};
+pub use job::{JobSettings, LeaveMode, LeaveSettings, SyncMode, TargetSettings, filter_and};
 pub use kingdee::{AuthMode, KingdeeSettings};
 pub use mysql::MySqlSettings;
 pub use producer::ProducerSettings;

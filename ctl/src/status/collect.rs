@@ -131,7 +131,8 @@ impl<'s> StatusSource<'s> {
                     status.target.newest_version = facts.newest;
                     status.target.newest_age_secs = facts.age_secs;
                     if let Some(leave) = &job.leave {
-                        let mark = (leave.mode == LeaveMode::Mark).then_some(leave.mark_column.as_str());
+                        let mark =
+                            (leave.mode == LeaveMode::Mark).then_some(leave.mark_column.as_str());
                         status.target.left =
                             Some(database::left(&self.pool, &job.name, table, mark).await?);
                         status.target.last_reconciliation =

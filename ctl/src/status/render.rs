@@ -73,10 +73,10 @@ fn render_job(out: &mut String, job: &JobStatus) {
             };
             let _ = writeln!(out, "  {table}: {rows} rows{left}{newest}");
             if let Some(run) = &target.last_reconciliation {
-                let at = run
-                    .finished_at
-                    .or(run.started_at)
-                    .map_or_else(|| "?".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+                let at = run.finished_at.or(run.started_at).map_or_else(
+                    || "?".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                );
                 let _ = writeln!(
                     out,
                     "  last reconciliation: {at} UTC, {}, {} keys listed",
