@@ -133,6 +133,16 @@ async fn table(
             format!("table `{}` does not exist in the database", mapping.table()),
         );
     }
+    if let Some((setting, column)) = job.leave.as_ref().and_then(|l| l.missing_column(&columns)) {
+        return report.fail(
+            what,
+            format!(
+                "table `{}` has no column `{column}` (jobs.leave.{setting} of job `{}`)",
+                mapping.table(),
+                job.name
+            ),
+        );
+    }
     match mapping.check_columns(&columns) {
         Ok(()) => report.ok(
             what,
