@@ -39,13 +39,14 @@ pub struct Stream {
 impl Stream {
     /// Where the stream starts from its stored cursor: an unfinished full pass resumes, a
     /// finished one starts over (the caller passes [`Cursor::Start`] for it); a timed cursor is
-    /// moved back by the overlap, to the first row at that time.
+    /// moved back by the overlap, to the first row at that time (key 0: Kingdee's ids are
+    /// positive, and a negative literal is best not sent).
     pub fn start(&self, stored: Cursor) -> Cursor {
         match (self.overlap, stored) {
             (Some(overlap), Cursor::Timed { at, key }) => match parse_datetime(&at) {
                 Some(time) => Cursor::Timed {
                     at: (time - overlap).format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-                    key: i64::MIN,
+                    key: 0,
                 },
                 None => Cursor::Timed { at, key },
             },
@@ -188,7 +189,7 @@ mod tests {
             stream.start(stored.clone()),
             Cursor::Timed {
                 at: "2024-03-12T09:27:21.125".into(),
-                key: i64::MIN
+                key: 0
             }
         );
         assert_eq!(stream.start(Cursor::Start), Cursor::Start);

@@ -110,6 +110,31 @@ const BROKEN: &[(&str, Edit, &str)] = &[
         |s| s.jobs[0].target.columns.clear(),
         "jobs[0].target.columns",
     ),
+    (
+        "no watched field",
+        |s| s.jobs[0].watch.clear(),
+        "jobs[0].watch",
+    ),
+    (
+        "no stamp column",
+        |s| s.jobs[0].leave.as_mut().unwrap().stamp_column.clear(),
+        "jobs[0].leave.stamp_column",
+    ),
+    (
+        "mark mode without a mark column",
+        |s| s.jobs[0].leave.as_mut().unwrap().mark_column.clear(),
+        "jobs[0].leave.mark_column",
+    ),
+    (
+        "a mark column that is no identifier",
+        |s| s.jobs[0].leave.as_mut().unwrap().mark_column = "left_at; DROP".into(),
+        "jobs[0].leave.mark_column",
+    ),
+    (
+        "a reconciliation without [jobs.leave]",
+        |s| s.jobs[0].leave = None,
+        "jobs[0].leave",
+    ),
 ];
 
 /// Edits at the edge of a rule, still valid.
