@@ -37,8 +37,10 @@ ensure_rust() {
 }
 
 ensure_python_venv() {
-  # The SDK compatibility test installs Kingdee's official Python SDK into a virtualenv.
-  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  # The SDK compatibility test installs Kingdee's official Python SDK into a virtualenv. Debian's
+  # python3 has the venv module but not ensurepip, without which a venv cannot be created: ask
+  # for ensurepip (python3-venv brings it).
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_install python3-venv
 }
 
 ensure_tools() {
