@@ -2,7 +2,7 @@
 //! mapping compiles; field references name Kingdee FieldKeys.
 
 /// `^[A-Za-z_][A-Za-z0-9_]{0,63}$`: a MySQL table or column name k3sync will put into SQL.
-pub(super) fn is_sql_identifier(name: &str) -> bool {
+pub(crate) fn is_sql_identifier(name: &str) -> bool {
     name.len() <= 64 && is_word(name)
 }
 

@@ -35,5 +35,6 @@ mod tests;
 
 pub use compile::CompiledMapping;
 pub use error::{ArgumentError, FunctionError, MappingError, ParseError, ParseErrorKind};
+pub(crate) use ident::is_sql_identifier;
 pub use spec::MappingSpec;
 pub use value::SqlValue;
