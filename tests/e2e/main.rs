@@ -7,6 +7,7 @@ mod bad_input;
 mod chaos;
 mod conventions;
 mod ctl;
+mod leave;
 mod mock_ops;
 mod mock_sdk;
 mod ops;
