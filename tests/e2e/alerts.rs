@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use k3sync_tests::alerting::{AlertStack, Targets};
 use k3sync_tests::chaos::{Proc, log_dir, remove_logs};
+use k3sync_tests::metrics::series;
 use k3sync_tests::proxy::free_port;
 use k3sync_tests::{TestEnv, matches_job_filter, wait_for};
 use reqwest::StatusCode;
@@ -81,17 +82,6 @@ fn worker(env: &TestEnv, config: &Path, port: u16) -> Proc {
         &vars(&listen),
         log_dir(env).join("worker.log"),
     )
-}
-
-/// The value of the series `name` whose labels include every one of `labels`.
-fn series(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.split(['{', ' ']).next() == Some(name))
-        .find(|l| labels.iter().all(|label| l.contains(label)))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,22 +5,12 @@ use std::time::Duration;
 
 use k3sync_common::settings::SyncMode;
 use k3sync_producer::Producer;
+use k3sync_tests::metrics::series;
 use k3sync_tests::proxy::{TcpProxy, free_port};
 use k3sync_tests::{TestEnv, amqp_url, matches_job_filter, mysql_server_url, wait_for};
 use reqwest::StatusCode;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
-
-/// The value of the series `name` whose labels include every one of `labels`.
-fn series(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.split(['{', ' ']).next() == Some(name))
-        .find(|l| labels.iter().all(|label| l.contains(label)))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
 
 /// Every `k3sync_` series in `metrics` comes with a `# HELP` line.
 fn assert_every_series_has_help(metrics: &str) {

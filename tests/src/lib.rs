@@ -7,6 +7,7 @@ pub mod chaos;
 pub mod envelopes;
 mod in_process;
 pub use in_process::InProcessWorker;
+pub mod metrics;
 pub mod proxy;
 
 use std::future::Future;

@@ -186,7 +186,7 @@ async fn consume(
                 }
                 let held = Held::new(
                     *delivery,
-                    ctx.sink.mapping(),
+                    &ctx.sink,
                     &ctx.fields,
                     ctx.amqp.max_message_bytes,
                 );

@@ -9,7 +9,7 @@ use anyhow::Context;
 use backon::Retryable;
 use k3sync_common::amqp::{Outgoing, Publisher};
 use k3sync_common::backoff;
-use k3sync_common::dlq::{DeadLetter, Headers, error_log};
+use k3sync_common::dlq::{DeadClass, DeadLetter, Headers, error_log};
 use k3sync_common::record::parse_datetime;
 use k3sync_common::sink::{WriteErrorClass, classify};
 use k3sync_common::telemetry::series;
@@ -27,7 +27,10 @@ const BROKER_CALL: Duration = Duration::from_secs(10);
 /// What happened to a batch's records.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOutcome {
+    /// Records committed, leaves included.
     pub written: usize,
+    /// Of `written`, the leaves.
+    pub left: usize,
     pub retried: usize,
     pub dead_lettered: usize,
 }
@@ -41,14 +44,23 @@ pub async fn process_batch(
     mut batch: Vec<Held>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<BatchOutcome> {
-    // Rows leave their deliveries in batch order, the order the plan numbers them in.
+    // Rows leave their deliveries in batch order, the order the plan numbers them in; a leave
+    // message's records are leaves, none of them refused.
     let mut rows = Vec::new();
-    let mut refused: Vec<Vec<Option<String>>> = Vec::with_capacity(batch.len());
+    let mut leaves = Vec::new();
+    let mut refused: Vec<Vec<Option<(DeadClass, String)>>> = Vec::with_capacity(batch.len());
     for held in &mut batch {
-        let states = std::mem::take(&mut held.mapped)
-            .into_iter()
-            .map(|mapped| mapped.map(|row| rows.push(row)).err())
-            .collect();
+        let states = if held.is_leave() {
+            let left = held.leaves();
+            let states = vec![None; left.len()];
+            leaves.extend(left);
+            states
+        } else {
+            std::mem::take(&mut held.mapped)
+                .into_iter()
+                .map(|mapped| mapped.map(|row| rows.push(row)).err())
+                .collect()
+        };
         refused.push(states);
     }
     let received: Vec<Received<'_>> = batch
@@ -56,28 +68,34 @@ pub async fn process_batch(
         .zip(&refused)
         .map(|(held, states)| Received {
             attempt: held.headers.attempt,
+            leaves: held.is_leave(),
             records: match &held.body {
-                Ok(_) => Ok(states.iter().map(Option::as_deref).collect()),
+                Ok(_) => Ok(states
+                    .iter()
+                    .map(|s| s.as_ref().map(|(class, reason)| (*class, reason.as_str())))
+                    .collect()),
                 Err((class, reason)) => Err((*class, reason.as_str())),
             },
         })
         .collect();
 
     let started = Instant::now();
-    let written = if rows.is_empty() {
+    let nothing_to_write = rows.is_empty() && leaves.is_empty();
+    let written = if nothing_to_write {
         Written::Committed(Vec::new())
     } else {
-        write_when_available(ctx, &rows, cancel).await.context(
+        write_when_available(ctx, &rows, &leaves, cancel).await.context(
             "stopped while the database was unavailable; the batch stays unacked and comes back",
         )?
     };
     let plan = plan(&received, &written, ctx.topology.tier_delays_ms.len());
-    if !rows.is_empty() && matches!(written, Written::Committed(_)) {
-        record_write_metrics(ctx, &batch, plan.written, started.elapsed());
+    if !nothing_to_write && matches!(written, Written::Committed(_)) {
+        record_write_metrics(ctx, &batch, &plan, started.elapsed());
     }
     settle(ctx, publisher, &batch, &plan).await?;
     Ok(BatchOutcome {
         written: plan.written,
+        left: plan.left,
         retried: plan.retried(),
         dead_lettered: plan.dead.len(),
     })
@@ -188,17 +206,23 @@ async fn send_dead_letters(
     Ok(())
 }
 
-fn record_write_metrics(ctx: &JobContext, batch: &[Held], written: usize, took: Duration) {
+fn record_write_metrics(ctx: &JobContext, batch: &[Held], plan: &Plan, took: Duration) {
     let job = ctx.job.name.clone();
     metrics::counter!(series::RECORDS_WRITTEN, series::JOB => job.clone())
-        .increment(written as u64);
-    metrics::histogram!(series::BATCH_RECORDS, series::JOB => job.clone()).record(written as f64);
+        .increment((plan.written - plan.left) as u64);
+    if plan.left > 0 {
+        metrics::counter!(series::RECORDS_LEFT, series::JOB => job.clone())
+            .increment(plan.left as u64);
+    }
+    metrics::histogram!(series::BATCH_RECORDS, series::JOB => job.clone())
+        .record(plan.written as f64);
     metrics::histogram!(series::WRITE_SECONDS, series::JOB => job.clone())
         .record(took.as_secs_f64());
     // Lag from Kingdee's modification time to the write, sampled on the batch's last record.
     let last = batch
         .iter()
         .rev()
+        .filter(|h| !h.is_leave())
         .find_map(|h| h.body.as_ref().ok()?.records.last());
     if let Some(lag) =
         last.and_then(|r| record_lag(&r.modified, ctx.kingdee_offset, chrono::Utc::now()))

@@ -1,6 +1,6 @@
-//! Start-up of a job's worker: compile the mapping and check it against the live table before
-//! anything is consumed ("parse, don't validate"), so a bad mapping stops the worker at once with
-//! a message that names the column.
+//! Start-up of a job's worker: compile the mapping (and a converging job's `[jobs.leave]`) and
+//! check it against the live table before anything is consumed ("parse, don't validate"), so a
+//! bad mapping stops the worker at once with a message that names the column and the setting.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use k3sync_common::amqp::Topology;
 use k3sync_common::health::Readiness;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::settings::{AmqpSettings, JobSettings, Settings, WorkerSettings};
-use k3sync_common::sink::MySqlSink;
+use k3sync_common::sink::{ConvergenceError, MySqlSink};
 use sqlx::MySqlPool;
 
 /// Everything a job's consumer needs, built once.
@@ -46,6 +46,11 @@ pub async fn prepare(
     pool: MySqlPool,
 ) -> anyhow::Result<JobContext> {
     let job = settings.job(job)?.clone();
+    let at = settings
+        .jobs
+        .iter()
+        .position(|j| j.name == job.name)
+        .unwrap_or_default();
     let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let mapping = CompiledMapping::compile(&spec)
@@ -57,12 +62,23 @@ pub async fn prepare(
         .check_columns(&columns)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let fields = mapping.source_fields();
-    k3sync_common::telemetry::series::register_worker_job(&job.name);
+    let mut sink = MySqlSink::new(pool.clone(), Arc::new(mapping));
+    if let Some(leave) = &job.leave {
+        sink = sink
+            .converging(&job.name, leave)
+            .map_err(leave_setting(at))?;
+        if let Some(convergence) = sink.convergence() {
+            convergence
+                .check_columns(sink.mapping().table(), &columns)
+                .map_err(leave_setting(at))?;
+        }
+    }
+    k3sync_common::telemetry::series::register_worker_job(&job.name, job.converges());
     Ok(JobContext {
         fields,
         kingdee_offset: settings.kingdee.offset(),
         topology: Topology::new(&job.name, &settings.amqp),
-        sink: MySqlSink::new(pool.clone(), Arc::new(mapping)),
+        sink,
         readiness: Readiness::new(pool.clone()),
         pool,
         worker: settings.worker.clone(),
@@ -70,4 +86,12 @@ pub async fn prepare(
         worker_id: crate::worker_id(),
         job,
     })
+}
+
+/// An error of `[jobs.leave]` under the key of its setting, e.g. `jobs[0].leave.stamp_column`.
+fn leave_setting(at: usize) -> impl Fn(ConvergenceError) -> anyhow::Error {
+    move |error| {
+        let setting = format!("jobs[{at}].leave.{}", error.setting());
+        anyhow::Error::new(error).context(setting)
+    }
 }

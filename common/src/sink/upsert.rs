@@ -1,8 +1,15 @@
 //! Builds the multi-row `INSERT … ON DUPLICATE KEY UPDATE` for a mapping. Identifiers come from
-//! the compiled mapping (already whitelisted) and are quoted; values are always placeholders.
+//! the compiled mapping and `[jobs.leave]` (both whitelisted) and are quoted; values are always
+//! placeholders.
 //! The `VALUES(col)` form works on MariaDB and MySQL alike (MariaDB lacks MySQL 8's row alias).
 
+use super::converge::Convergence;
 use crate::mapping::CompiledMapping;
+
+/// An identifier (whitelisted already) as it goes into SQL text.
+pub(super) fn quote(name: &str) -> String {
+    format!("`{name}`")
+}
 
 /// MySQL's limit on placeholders in one statement.
 pub const MAX_PLACEHOLDERS: usize = 65_535;
@@ -18,8 +25,25 @@ pub struct UpsertSql {
 
 impl UpsertSql {
     pub fn new(mapping: &CompiledMapping) -> Self {
-        let quote = |c: &str| format!("`{c}`");
-        let columns = mapping.columns();
+        Self::build(mapping, None)
+    }
+
+    /// The upsert of a converging job: its rows carry [`Convergence::columns`] after the mapped
+    /// ones, and the stamp, not the mapping's version, guards every column (so a leave, which
+    /// moves only the stamp, orders against upserts).
+    pub fn converging(mapping: &CompiledMapping, convergence: &Convergence) -> Self {
+        Self::build(mapping, Some(convergence))
+    }
+
+    fn build(mapping: &CompiledMapping, convergence: Option<&Convergence>) -> Self {
+        let mut columns: Vec<&str> = mapping.columns().iter().map(String::as_str).collect();
+        let guarded_by = match convergence {
+            Some(c) => {
+                columns.extend(c.columns());
+                c.stamp_column()
+            }
+            None => mapping.version_column(),
+        };
         let head = format!(
             "INSERT INTO {} ({}) VALUES ",
             quote(mapping.table()),
@@ -30,20 +54,20 @@ impl UpsertSql {
                 .join(", ")
         );
         let row = format!("({})", vec!["?"; columns.len()].join(", "));
-        // Stale-write guard: a row changes only when the incoming version is not older than the
-        // stored one. MySQL assigns left to right, so the version column goes last: the other
-        // columns still compare against the old version.
-        let version = quote(mapping.version_column());
+        // Stale-write guard: a row changes only when the incoming version (or stamp) is not
+        // older than the stored one. MySQL assigns left to right, so the guard column goes last:
+        // the other columns still compare against the old value.
+        let version = quote(guarded_by);
         let guard = |c: &str| {
             let c = quote(c);
             format!("{c} = IF(VALUES({version}) >= {version}, VALUES({c}), {c})")
         };
         let mut updates: Vec<String> = columns
             .iter()
-            .filter(|c| *c != mapping.key_column() && *c != mapping.version_column())
+            .filter(|c| **c != mapping.key_column() && **c != guarded_by)
             .map(|c| guard(c))
             .collect();
-        updates.push(guard(mapping.version_column()));
+        updates.push(guard(guarded_by));
         let tail = format!(" ON DUPLICATE KEY UPDATE {}", updates.join(", "));
         Self {
             head,
@@ -83,21 +107,8 @@ impl UpsertSql {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::MappingSpec;
-
-    fn mapping() -> CompiledMapping {
-        let spec = MappingSpec {
-            table: "wk_wodtop_product".into(),
-            key: "data_id".into(),
-            version: "modify_date".into(),
-            columns: vec![
-                ("data_id".into(), "{FMasterId}".into()),
-                ("modify_date".into(), "{FModifyDate}".into()),
-                ("name".into(), "{FName}".into()),
-            ],
-        };
-        CompiledMapping::compile(&spec).unwrap()
-    }
+    use crate::settings::LeaveMode;
+    use crate::sink::fixtures::{leave, mapping};
 
     #[test]
     fn the_version_column_is_assigned_last_and_the_key_never() {
@@ -109,6 +120,33 @@ mod tests {
              `name` = IF(VALUES(`modify_date`) >= `modify_date`, VALUES(`name`), `name`), \
              `modify_date` = IF(VALUES(`modify_date`) >= `modify_date`, VALUES(`modify_date`), `modify_date`)"
         );
+    }
+
+    #[test]
+    fn a_converging_job_guards_every_column_with_the_stamp_and_clears_the_mark() {
+        let mark = leave(LeaveMode::Mark, "left_at", "sync_stamp");
+        let convergence = Convergence::new("materials", &mark, &mapping()).unwrap();
+        let sql = UpsertSql::converging(&mapping(), &convergence).statement(1);
+        assert_eq!(
+            sql,
+            "INSERT INTO `wk_wodtop_product` (`data_id`, `modify_date`, `name`, `sync_stamp`, `left_at`) \
+             VALUES (?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE \
+             `modify_date` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`modify_date`), `modify_date`), \
+             `name` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`name`), `name`), \
+             `left_at` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`left_at`), `left_at`), \
+             `sync_stamp` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`sync_stamp`), `sync_stamp`)"
+        );
+        // Delete mode: the stamp alone is added.
+        let delete = leave(LeaveMode::Delete, "", "sync_stamp");
+        let convergence = Convergence::new("materials", &delete, &mapping()).unwrap();
+        let upsert = UpsertSql::converging(&mapping(), &convergence);
+        assert!(
+            upsert
+                .statement(1)
+                .contains("`name`, `sync_stamp`) VALUES (?, ?, ?, ?) ")
+        );
+        assert_eq!(upsert.max_rows(), 16_383);
     }
 
     #[test]

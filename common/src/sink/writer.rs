@@ -3,6 +3,8 @@
 //! placeholder limit and under the server's `max_allowed_packet`. A permanent failure (or a
 //! statement the server still finds too big) is narrowed down by halving until the bad rows are
 //! found; everything else in the batch commits. A row too big for any statement is never sent.
+//! A converging job's sink also writes leaves and, after the upserts, takes back the rows older
+//! than their key's tombstone (`leave.rs`).
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -15,13 +17,17 @@ use sqlx::query::Query;
 
 use super::bind::bind_value;
 use super::classify::{WriteErrorClass, classify_statement, is_unavailable};
+use super::converge::{Convergence, ConvergenceError, NotIntegerKey, target_key};
 use super::failure::{RowFailure, RowFailureKind};
+use super::leave::{Leave, LeaveSql, in_key_order};
 use super::session::Session;
 use super::size::{self, ChunkLimits};
 use super::upsert::UpsertSql;
 use crate::mapping::{CompiledMapping, SqlValue};
+use crate::settings::LeaveSettings;
 
-/// One row ready for the target table: a value per mapped column, in mapping order.
+/// One row ready for the target table: a value per mapped column, in mapping order (then, for a
+/// converging job, the values [`MySqlSink::prepare`] appends).
 pub type MappedRow = Vec<SqlValue>;
 
 /// A failure that is not the rows' fault; the whole batch should be tried again later.
@@ -55,6 +61,13 @@ pub struct MySqlSink {
     /// The server's `max_allowed_packet` as read last (0: to be read); see `session.rs`.
     packet_limit: Arc<AtomicUsize>,
     budget_override: Option<usize>,
+    converging: Option<Arc<Converging>>,
+}
+
+/// `[jobs.leave]` of a converging job and the statements of its leaves.
+struct Converging {
+    rules: Convergence,
+    leave: LeaveSql,
 }
 
 impl MySqlSink {
@@ -67,6 +80,36 @@ impl MySqlSink {
             counters: Arc::default(),
             packet_limit: Arc::default(),
             budget_override: None,
+            converging: None,
+        }
+    }
+
+    /// The sink of a converging job: rows carry the stamp (and mark) columns of `leave`
+    /// ([`MySqlSink::prepare`]) and leaves can be written. Fails on a column name of `leave`
+    /// that is not a valid identifier or that the mapping writes too.
+    pub fn converging(
+        mut self,
+        job: &str,
+        leave: &LeaveSettings,
+    ) -> Result<Self, ConvergenceError> {
+        let rules = Convergence::new(job, leave, &self.mapping)?;
+        self.upsert = Arc::new(UpsertSql::converging(&self.mapping, &rules));
+        let leave = LeaveSql::new(&self.mapping, &rules);
+        self.converging = Some(Arc::new(Converging { rules, leave }));
+        Ok(self)
+    }
+
+    /// `[jobs.leave]` as checked, for a converging job.
+    pub fn convergence(&self) -> Option<&Convergence> {
+        self.converging.as_deref().map(|c| &c.rules)
+    }
+
+    /// A mapped row as this sink writes it, for a state read at `seen`: unchanged unless the job
+    /// converges, then stamped ([`Convergence::stamp`]; its key must be an integer).
+    pub fn prepare(&self, row: MappedRow, seen: i64) -> Result<MappedRow, NotIntegerKey> {
+        match self.convergence() {
+            Some(rules) => rules.stamp(row, &self.mapping, seen),
+            None => Ok(row),
         }
     }
 
@@ -110,6 +153,9 @@ impl MySqlSink {
     /// [`WriteError`] (rows already committed by then are harmless to write again: the upsert is
     /// idempotent).
     pub async fn write_isolating(&self, rows: &[MappedRow]) -> Result<Vec<RowFailure>, WriteError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         let sizes: Vec<usize> = rows.iter().map(|r| size::row_bytes(r)).collect();
         let fixed = self.fixed_bytes();
         let mut failures = Vec::new();
@@ -168,14 +214,70 @@ impl MySqlSink {
                 }
             }
         }
+        if let Some(converging) = &self.converging {
+            // Rows that were refused are harmless to take back: whatever is there stays unless
+            // it is older than the key's tombstone.
+            let mut keys: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| target_key(&r[self.mapping.key_index()]))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut current = self.session(session).await?;
+            if let Err(error) = converging.leave.settle(current.conn(), &keys).await {
+                return Err(self.failed(current, error));
+            }
+        }
         failures.sort_by_key(|f| f.index);
         Ok(failures)
     }
 
-    /// Row indices in key order, then version order.
+    /// Writes the leaves of a converging job in one transaction (see `leave.rs`); any failure
+    /// is the whole batch's to retry (keys and stamps are integers: no value of a leave can be
+    /// refused). A sink that does not converge has none to write: the worker refuses leave
+    /// messages of such a job.
+    pub async fn write_leaves(&self, leaves: &[Leave]) -> Result<(), WriteError> {
+        let Some(converging) = self.converging.as_deref() else {
+            debug_assert!(leaves.is_empty(), "leaves for a job that does not converge");
+            return Ok(());
+        };
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let leaves = in_key_order(leaves);
+        let mut session = self.session(None).await?;
+        match converging.leave.leave(session.conn(), &leaves).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.failed(session, error)),
+        }
+    }
+
+    /// `session`, or a new one.
+    async fn session(&self, session: Option<Session>) -> Result<Session, WriteError> {
+        match session {
+            Some(session) => Ok(session),
+            None => Session::open(&self.pool, &self.packet_limit)
+                .await
+                .map_err(WriteError),
+        }
+    }
+
+    /// A failure that is not the rows' fault; a connection the server is gone from is given up.
+    fn failed(&self, session: Session, error: sqlx::Error) -> WriteError {
+        if is_unavailable(&error) {
+            session.discard(&self.packet_limit);
+        }
+        WriteError(error)
+    }
+
+    /// Row indices in key order, then in the order of the guard column (the version, or the
+    /// stamp of a converging job, which follows the mapped columns).
     fn key_order(&self, rows: &[MappedRow]) -> Vec<usize> {
         let key = self.mapping.key_index();
-        let version = self.mapping.version_index();
+        let version = match self.converging {
+            Some(_) => self.mapping.columns().len(),
+            None => self.mapping.version_index(),
+        };
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|a, b| {
             compare(&rows[*a][key], &rows[*b][key])

@@ -23,6 +23,7 @@ pub const QUEUE_DEPTH: &str = "k3sync_queue_depth";
 pub const QUEUE_CONSUMERS: &str = "k3sync_queue_consumers";
 // Worker.
 pub const RECORDS_WRITTEN: &str = "k3sync_records_written_total";
+pub const RECORDS_LEFT: &str = "k3sync_records_left_total";
 pub const RECORDS_RETRIED: &str = "k3sync_records_retried_total";
 pub const RECORDS_DEAD_LETTERED: &str = "k3sync_records_dead_lettered_total";
 pub const BATCH_RECORDS: &str = "k3sync_batch_records";
@@ -43,7 +44,7 @@ pub const UP_SINCE: &str = "k3sync_up_since_timestamp_seconds";
 pub const QUEUE_SAMPLE_FAILURES: &str = "k3sync_queue_sample_failures_total";
 
 /// (name, HELP) of every series; the kind is in the name's use (counters end in `_total`).
-pub const CATALOGUE: [(&str, &str); 25] = [
+pub const CATALOGUE: [(&str, &str); 26] = [
     (
         PASSES,
         "Producer passes by sync_job, mode and result (succeeded, failed, skipped, cancelled).",
@@ -75,6 +76,10 @@ pub const CATALOGUE: [(&str, &str); 25] = [
     ),
     (RECORDS_WRITTEN, "Records written to the target table."),
     (
+        RECORDS_LEFT,
+        "Leave records written for a converging sync_job (tombstone kept; the row deleted or marked unless newer).",
+    ),
+    (
         RECORDS_RETRIED,
         "Records sent to a retry tier after a transient database failure.",
     ),
@@ -82,7 +87,10 @@ pub const CATALOGUE: [(&str, &str); 25] = [
         RECORDS_DEAD_LETTERED,
         "Records dead-lettered, by class (see ctl dlq list --class).",
     ),
-    (BATCH_RECORDS, "Records written per batch."),
+    (
+        BATCH_RECORDS,
+        "Records written per batch (leaves included).",
+    ),
     (WRITE_SECONDS, "Seconds to write one batch."),
     (
         WRITE_RETRIES,
@@ -175,9 +183,13 @@ pub fn register_producer_job(job: &str, mode: SyncMode, schedule_secs: u64) {
     metrics::gauge!(SCHEDULE, JOB => job.to_owned()).set(schedule_secs as f64);
 }
 
-/// Registers the worker's counters of `job` at 0 (see [`register_producer_job`]).
-pub fn register_worker_job(job: &str) {
+/// Registers the worker's counters of `job` at 0 (see [`register_producer_job`]); `converges`:
+/// the job has `[jobs.leave]`, so its leaves are counted too.
+pub fn register_worker_job(job: &str, converges: bool) {
     metrics::counter!(RECORDS_WRITTEN, JOB => job.to_owned()).increment(0);
+    if converges {
+        metrics::counter!(RECORDS_LEFT, JOB => job.to_owned()).increment(0);
+    }
     for class in DeadClass::ALL {
         metrics::counter!(RECORDS_DEAD_LETTERED, JOB => job.to_owned(), "class" => class.as_str())
             .increment(0);

@@ -1,0 +1,185 @@
+//! Leaves of a converging job in SQL. A leave keeps its key's tombstone (the newest stamp the key
+//! left at, in `sync_tombstones`) and then deletes or marks the row unless the row is newer. The
+//! same statement runs again for the keys of every batch of upserts once they are written: an
+//! upsert of a state older than the key's tombstone is taken back before its batch is acked, so
+//! a leave and an upsert of one key end in the newer state whichever is written first.
+
+use sqlx::Connection;
+use sqlx::mysql::MySqlConnection;
+
+use super::converge::Convergence;
+use super::upsert::quote;
+use crate::mapping::CompiledMapping;
+use crate::settings::LeaveMode;
+
+/// One key leaving the target: a target key (the value of the table's key column) and the stamp
+/// of the state in which it left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leave {
+    pub key: i64,
+    pub stamp: i64,
+}
+
+/// Keys per statement: 3,001 placeholders and about 70 KB at most, far under any server's limits.
+const KEYS_PER_STATEMENT: usize = 1_000;
+
+const TOMBSTONES_HEAD: &str = "INSERT INTO sync_tombstones (job, target_key, stamp) VALUES ";
+const TOMBSTONES_TAIL: &str = " ON DUPLICATE KEY UPDATE stamp = GREATEST(stamp, VALUES(stamp))";
+
+/// The statements of one job's leaves; identifiers from the mapping and `[jobs.leave]`.
+#[derive(Debug, Clone)]
+pub struct LeaveSql {
+    job: String,
+    /// The delete or update up to its key list, `… IN (`.
+    apply_head: String,
+    /// After the key list: `) AND …`.
+    apply_tail: String,
+}
+
+impl LeaveSql {
+    pub fn new(mapping: &CompiledMapping, convergence: &Convergence) -> Self {
+        let table = quote(mapping.table());
+        let key = format!("t.{}", quote(mapping.key_column()));
+        let stamp = format!("t.{}", quote(convergence.stamp_column()));
+        let join =
+            format!("{table} t JOIN sync_tombstones s ON s.job = ? AND s.target_key = {key}");
+        // Rows newer than the tombstone stay: they came back after leaving.
+        let (apply_head, apply_tail) = match (convergence.mode(), convergence.mark_column()) {
+            (LeaveMode::Mark, Some(mark)) => {
+                let mark = format!("t.{}", quote(mark));
+                (
+                    format!(
+                        "UPDATE {join} SET {mark} = COALESCE({mark}, UTC_TIMESTAMP(3)), \
+                         {stamp} = s.stamp WHERE {key} IN ("
+                    ),
+                    // A row marked already keeps the time it first left; only its stamp moves.
+                    format!(") AND {stamp} <= s.stamp AND ({mark} IS NULL OR {stamp} < s.stamp)"),
+                )
+            }
+            _ => (
+                format!("DELETE t FROM {join} WHERE {key} IN ("),
+                format!(") AND {stamp} <= s.stamp"),
+            ),
+        };
+        Self {
+            job: convergence.job().to_owned(),
+            apply_head,
+            apply_tail,
+        }
+    }
+
+    /// Keeps the newest stamp of each of `rows` keys.
+    pub fn tombstones(&self, rows: usize) -> String {
+        let values = vec!["(?, ?, ?)"; rows].join(", ");
+        format!("{TOMBSTONES_HEAD}{values}{TOMBSTONES_TAIL}")
+    }
+
+    /// Deletes or marks the rows of `keys` keys that are not newer than their tombstone.
+    pub fn apply(&self, keys: usize) -> String {
+        let list = vec!["?"; keys].join(", ");
+        format!("{}{list}{}", self.apply_head, self.apply_tail)
+    }
+
+    /// Writes `leaves` (in key order, one per key: [`in_key_order`]) in one transaction: every
+    /// tombstone first, then the rows, each in key order, so that concurrent workers lock in one
+    /// order.
+    pub async fn leave(
+        &self,
+        conn: &mut MySqlConnection,
+        leaves: &[Leave],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = conn.begin().await?;
+        for chunk in leaves.chunks(KEYS_PER_STATEMENT) {
+            let sql = self.tombstones(chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for leave in chunk {
+                query = query.bind(&self.job).bind(leave.key).bind(leave.stamp);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let keys: Vec<i64> = leaves.iter().map(|l| l.key).collect();
+        self.settle(&mut tx, &keys).await?;
+        tx.commit().await
+    }
+
+    /// Runs [`LeaveSql::apply`] for `keys` (sorted), a statement per chunk: each is atomic on
+    /// its own and may run again at any time.
+    pub async fn settle(
+        &self,
+        conn: &mut MySqlConnection,
+        keys: &[i64],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let mut query =
+                sqlx::query(sqlx::AssertSqlSafe(self.apply(chunk.len()))).bind(&self.job);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `leaves` sorted by key, one per key with its newest stamp.
+pub fn in_key_order(leaves: &[Leave]) -> Vec<Leave> {
+    let mut sorted = leaves.to_vec();
+    sorted.sort_unstable_by_key(|l| (l.key, std::cmp::Reverse(l.stamp)));
+    sorted.dedup_by_key(|l| l.key);
+    sorted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::fixtures::{leave, mapping};
+
+    fn sql(mode: LeaveMode) -> LeaveSql {
+        let mapping = mapping();
+        let leave = leave(mode, "left_at", "sync_stamp");
+        LeaveSql::new(
+            &mapping,
+            &Convergence::new("materials", &leave, &mapping).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_tombstone_keeps_the_newest_stamp_of_its_key() {
+        assert_eq!(
+            sql(LeaveMode::Mark).tombstones(2),
+            "INSERT INTO sync_tombstones (job, target_key, stamp) VALUES (?, ?, ?), (?, ?, ?) \
+             ON DUPLICATE KEY UPDATE stamp = GREATEST(stamp, VALUES(stamp))"
+        );
+    }
+
+    #[test]
+    fn delete_mode_deletes_the_rows_not_newer_than_their_tombstone() {
+        assert_eq!(
+            sql(LeaveMode::Delete).apply(2),
+            "DELETE t FROM `wk_wodtop_product` t JOIN sync_tombstones s \
+             ON s.job = ? AND s.target_key = t.`data_id` \
+             WHERE t.`data_id` IN (?, ?) AND t.`sync_stamp` <= s.stamp"
+        );
+    }
+
+    #[test]
+    fn mark_mode_marks_once_and_moves_the_stamp_of_rows_not_newer_than_their_tombstone() {
+        assert_eq!(
+            sql(LeaveMode::Mark).apply(1),
+            "UPDATE `wk_wodtop_product` t JOIN sync_tombstones s \
+             ON s.job = ? AND s.target_key = t.`data_id` \
+             SET t.`left_at` = COALESCE(t.`left_at`, UTC_TIMESTAMP(3)), t.`sync_stamp` = s.stamp \
+             WHERE t.`data_id` IN (?) AND t.`sync_stamp` <= s.stamp \
+             AND (t.`left_at` IS NULL OR t.`sync_stamp` < s.stamp)"
+        );
+    }
+
+    #[test]
+    fn leaves_go_in_key_order_one_per_key_with_the_newest_stamp() {
+        let leave = |key, stamp| Leave { key, stamp };
+        assert_eq!(
+            in_key_order(&[leave(9, 1), leave(3, 5), leave(9, 7), leave(3, 2)]),
+            vec![leave(3, 5), leave(9, 7)]
+        );
+    }
+}
