@@ -21,12 +21,13 @@ impl SyncMode {
 }
 
 /// Where the stream `name` of `job` stands (`full`, `new`, `watch:FModifyDate:enter`, … see
-/// the producer's streams), and whether its last pass stopped before the end.
+/// the producer's streams), and whether its last pass stopped before the end; `None` for a
+/// stream that never stored a cursor.
 pub async fn load_cursor(
     pool: &MySqlPool,
     job: &str,
     name: &str,
-) -> Result<(Cursor, bool), sqlx::Error> {
+) -> Result<Option<(Cursor, bool)>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT cursor_time, cursor_key, pass_open FROM sync_state WHERE job = ? AND mode = ?",
     )
@@ -35,7 +36,7 @@ pub async fn load_cursor(
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
-        return Ok((Cursor::Start, false));
+        return Ok(None);
     };
     let time: Option<String> = row.try_get("cursor_time")?;
     let key: Option<i64> = row.try_get("cursor_key")?;
@@ -45,7 +46,7 @@ pub async fn load_cursor(
         (None, Some(key)) => Cursor::Key { key },
         _ => Cursor::Start,
     };
-    Ok((cursor, open))
+    Ok(Some((cursor, open)))
 }
 
 /// Stores the cursor of stream `name` after every confirm of a page has arrived.

@@ -32,15 +32,16 @@ impl Producer {
         report: &mut PassReport,
         cancel: &CancellationToken,
     ) -> Result<RunStatus, PassError> {
-        let (stored, open) = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
+        let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
+        if saved.is_none() && !stream.reads_the_past {
+            return self.start_at_newest(job, stream, report).await;
+        }
+        let (stored, open) = saved.unwrap_or((Cursor::Start, false));
         let stored = if stream.restarts && !open {
             Cursor::Start
         } else {
             stored
         };
-        if stored == Cursor::Start && !stream.reads_the_past {
-            return self.start_at_newest(job, stream, report).await;
-        }
         let start = stream.start(stored.clone());
         tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?start, "Stream starting");
         let field_keys = match stream.kind {
@@ -203,17 +204,19 @@ impl Producer {
                 cursor: Cursor::Start,
                 source,
             })?;
-        let Some(last) = rows.len().checked_sub(1) else {
-            return Ok(RunStatus::Succeeded);
+        // No row has the field yet: every row that gets it from now on is new, so the stream
+        // starts at the beginning — stored, so the next pass reads instead of asking again.
+        let newest = match rows.len().checked_sub(1) {
+            None => Cursor::Start,
+            Some(last) => stream
+                .keyset
+                .advance(&rows, last)
+                .map_err(|source| FetchError {
+                    index: 0,
+                    cursor: Cursor::Start,
+                    source,
+                })?,
         };
-        let newest = stream
-            .keyset
-            .advance(&rows, last)
-            .map_err(|source| FetchError {
-                index: 0,
-                cursor: Cursor::Start,
-                source,
-            })?;
         tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?newest, "Stream starts at the newest row");
         state::store_cursor(
             &self.pool,
