@@ -114,11 +114,11 @@ impl Producer {
                 report.run_id,
             )
             .await?;
+            // Every page fetched counts, the empty one that ends the stream too.
+            report.pages += 1;
+            metrics::counter!(series::PAGES_FETCHED, series::JOB => job.name.clone()).increment(1);
             if count > 0 {
-                report.pages += 1;
                 report.records += count;
-                metrics::counter!(series::PAGES_FETCHED, series::JOB => job.name.clone())
-                    .increment(1);
                 metrics::counter!(series::RECORDS_PUBLISHED, series::JOB => job.name.clone())
                     .increment(count);
                 progress.advance(count);

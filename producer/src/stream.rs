@@ -42,7 +42,7 @@ impl Stream {
     /// moved back by the overlap, to the first row at that time (key 0: Kingdee's ids are
     /// positive, and a negative literal is best not sent).
     pub fn start(&self, stored: Cursor) -> Cursor {
-        match (self.overlap, stored) {
+        match (self.overlap.filter(|o| !o.is_zero()), stored) {
             (Some(overlap), Cursor::Timed { at, key }) => match parse_datetime(&at) {
                 Some(time) => Cursor::Timed {
                     at: (time - overlap).format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
@@ -193,6 +193,12 @@ mod tests {
             }
         );
         assert_eq!(stream.start(Cursor::Start), Cursor::Start);
+        // No overlap: the strict cursor, not every row of its second again.
+        let strict = Stream {
+            overlap: Some(Duration::ZERO),
+            ..stream.clone()
+        };
+        assert_eq!(strict.start(stored.clone()), stored);
         let earlier = Cursor::Timed {
             at: "2024-03-12T09:30:00".into(),
             key: 99,

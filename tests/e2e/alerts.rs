@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use k3sync_tests::alerting::{AlertStack, Targets};
-use k3sync_tests::chaos::{Proc, log_dir, remove_logs};
+use k3sync_tests::chaos::{Proc, log_dir, remove_logs, sync_args};
 use k3sync_tests::metrics::series;
 use k3sync_tests::proxy::free_port;
 use k3sync_tests::{TestEnv, matches_job_filter, wait_for};
@@ -47,15 +47,7 @@ fn producer(
     label: &str,
     extra: &[(&str, String)],
 ) -> Proc {
-    let args = [
-        "--config",
-        &config.display().to_string(),
-        "sync",
-        "--job",
-        env.job(),
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let args = sync_args(env, config, None, false);
     let mut all = vec![
         ("K3SYNC__PRODUCER__LISTEN", format!("127.0.0.1:{port}")),
         ("K3SYNC__MONITORING__QUEUE_SAMPLE_SECS", "1".to_owned()),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use k3sync_tests::TestEnv;
 use k3sync_tests::chaos::{
     Proc, QueueWatch, Row, Workers, assert_same_table, expected, log_dir, poll, remove_logs,
-    table_where,
+    sync_args, table_where,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -124,7 +124,7 @@ async fn converges_under_churn(case: Case) {
         let mut pass = Proc::spawn(
             &format!("producer {mode}"),
             "producer",
-            &once_args(&env, &config, mode),
+            &sync_args(&env, &config, Some(mode), true),
             &[],
             log_dir(&env).join(format!("producer-{n}.log")),
         );
@@ -211,37 +211,13 @@ async fn converges_under_churn(case: Case) {
 }
 
 fn scheduled_producer(env: &TestEnv, config: &Path, n: usize) -> Proc {
-    let args: Vec<String> = [
-        "--config",
-        &config.display().to_string(),
-        "sync",
-        "--job",
-        env.job(),
-    ]
-    .map(str::to_owned)
-    .to_vec();
     Proc::spawn(
         &format!("producer #{n}"),
         "producer",
-        &args,
+        &sync_args(env, config, None, false),
         &[],
         log_dir(env).join(format!("producer-{n}.log")),
     )
-}
-
-fn once_args(env: &TestEnv, config: &Path, mode: &str) -> Vec<String> {
-    [
-        "--config",
-        &config.display().to_string(),
-        "sync",
-        "--job",
-        env.job(),
-        "--mode",
-        mode,
-        "--once",
-    ]
-    .map(str::to_owned)
-    .to_vec()
 }
 
 fn op_counts(log: &Value) -> HashMap<String, usize> {

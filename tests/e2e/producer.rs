@@ -109,7 +109,7 @@ async fn an_incremental_pass_after_a_touch_publishes_exactly_the_touched_rows() 
     );
     env.drain_work_queue().await;
 
-    let filter = env.settings.jobs[0].filter.clone();
+    let filter = env.settings.jobs[0].matching();
     let touched = env
         .mock_send(
             Method::POST,
@@ -562,7 +562,7 @@ async fn new_mode_publishes_only_rows_created_after_its_watermark() {
         .await;
     let inserted = touched_ids(&inserted);
     assert_eq!(inserted.len(), 2);
-    let filter = env.settings.jobs[0].filter.clone();
+    let filter = env.settings.jobs[0].matching();
     env.mock_send(
         Method::POST,
         "/_mock/touch",

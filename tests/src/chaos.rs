@@ -15,6 +15,7 @@ pub use expect::{
 pub use poison::{Poison, PoisonCase, material};
 pub use process::{
     Proc, ProducerRuns, Workers, log_dir, producer_args, remove_logs, run_producer_until_done,
+    sync_args,
 };
 pub use queues::{DeadLetter, QueueWatch, drain_dead, envelope, publish_raw};
 pub use servers::{

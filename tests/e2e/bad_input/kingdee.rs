@@ -139,9 +139,21 @@ async fn answer(mut stream: TcpStream, response: &[u8]) -> Option<Vec<u8>> {
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
-    stream.write_all(response).await.ok()?;
+    let request = buffer[end..].to_vec();
+    // A pass reads until an empty page: the corpus answers the first page (and its retries);
+    // the page after it (a cursor in the filter) is empty, as a real server's would be.
+    let after_cursor = serde_json::from_slice::<Value>(&request)
+        .ok()
+        .and_then(|b| b["data"]["FilterString"].as_str().map(|f| f.contains("FMaterialId >")))
+        .unwrap_or(false);
+    let empty: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]";
+    stream
+        .write_all(if after_cursor { empty } else { response })
+        .await
+        .ok()?;
     let _ = stream.shutdown().await;
-    Some(buffer[end..].to_vec())
+    Some(request)
 }
 
 /// The FieldKeys of a recorded ExecuteBillQuery body.

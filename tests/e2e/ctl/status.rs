@@ -239,3 +239,75 @@ async fn status_says_a_job_is_failing_with_the_class_and_text_of_its_last_error(
     );
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_the_rows_that_left_and_shows_the_last_reconciliation() {
+    let env = start(1_000).await;
+    let worker = start_worker(&env);
+    let producer = Producer::connect(env.settings.clone()).await.unwrap();
+    let run = async |mode| {
+        producer
+            .run_pass(env.job(), mode, &CancellationToken::new())
+            .await
+            .unwrap()
+    };
+    run(SyncMode::Incremental).await;
+    let rows = env.mock_rows().await;
+    let matching: Vec<&Value> = rows.iter().filter(|r| matches_job_filter(r)).collect();
+    wait_for("the first load", WAIT, || async {
+        let n = scalar(&env, "SELECT COUNT(*) FROM wk_wodtop_product").await;
+        (n == matching.len() as i64).then_some(())
+    })
+    .await;
+    // Two rows forbidden (the FForbidDate leave stream reads them), one un-audited (that moves
+    // no date: only the reconciliation finds it): three rows leave, marked.
+    let ids: Vec<i64> = matching[..3]
+        .iter()
+        .map(|r| r["FMaterialId"].as_i64().unwrap())
+        .collect();
+    let ops = [
+        json!({"op": "forbid", "ids": [ids[0], ids[1]]}),
+        json!({"op": "unaudit", "ids": [ids[2]]}),
+    ];
+    for op in ops {
+        env.mock_send(reqwest::Method::POST, "/_mock/ops", op).await;
+    }
+    run(SyncMode::Incremental).await;
+    let reconciliation = run(SyncMode::Reconcile).await;
+    wait_for("three rows marked as left", WAIT, || async {
+        let n = scalar(
+            &env,
+            "SELECT COUNT(*) FROM wk_wodtop_product WHERE left_at IS NOT NULL",
+        )
+        .await;
+        (n == 3).then_some(())
+    })
+    .await;
+    worker.stop().await;
+
+    let report = StatusSource::new(&env.settings)
+        .unwrap()
+        .snapshot(&StatusOptions::default())
+        .await
+        .unwrap();
+    let target = &report.jobs[0].target;
+    assert_eq!(target.rows, Some(matching.len() as i64));
+    assert_eq!(target.left, Some(3));
+    let last = target.last_reconciliation.as_ref().expect("a reconciliation");
+    assert_eq!(
+        (last.mode.as_str(), last.status.as_str(), last.records),
+        ("reconcile", "succeeded", matching.len() as i64 - 3)
+    );
+    assert_eq!(last.run_id, reconciliation.run_id.to_string());
+    let text = k3sync_ctl::status::render(&report, false);
+    assert!(
+        text.contains(&format!("{} rows, 3 left", matching.len())),
+        "{text}"
+    );
+    assert!(text.contains("last reconciliation: "), "{text}");
+    assert!(
+        text.contains(&format!("succeeded, {} keys listed", matching.len() - 3)),
+        "{text}"
+    );
+    env.cleanup().await;
+}

@@ -265,16 +265,20 @@ pub async fn run_producer_until_done(
 
 /// `--config <config> sync --job <job> --mode full --once`.
 pub fn producer_args(env: &TestEnv, config: &Path) -> Vec<String> {
-    [
-        "--config",
-        &config.display().to_string(),
-        "sync",
-        "--job",
-        env.job(),
-        "--mode",
-        "full",
-        "--once",
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    sync_args(env, config, Some("full"), true)
+}
+
+/// `--config <config> sync --job <job> [--mode <mode>] [--once]`: without `--once` the
+/// producer runs scheduled.
+pub fn sync_args(env: &TestEnv, config: &Path, mode: Option<&str>, once: bool) -> Vec<String> {
+    let mut args: Vec<String> = ["--config", &config.display().to_string(), "sync", "--job", env.job()]
+        .map(str::to_owned)
+        .to_vec();
+    if let Some(mode) = mode {
+        args.extend(["--mode".to_owned(), mode.to_owned()]);
+    }
+    if once {
+        args.push("--once".to_owned());
+    }
+    args
 }
