@@ -20,7 +20,7 @@ pub struct Leave {
     pub stamp: i64,
 }
 
-/// Keys per statement: 3,001 placeholders and about 70 KB at most, far under any server's limits.
+/// Keys per statement: 3,000 placeholders and some 150 KB at most, far under any server's limits.
 const KEYS_PER_STATEMENT: usize = 1_000;
 
 const TOMBSTONES_HEAD: &str = "INSERT INTO sync_tombstones (job, target_key, stamp) VALUES ";
