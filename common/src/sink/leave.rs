@@ -98,17 +98,45 @@ impl LeaveSql {
             query.execute(&mut *tx).await?;
         }
         let keys: Vec<i64> = leaves.iter().map(|l| l.key).collect();
-        self.settle(&mut tx, &keys).await?;
+        self.run_apply(&mut tx, &keys).await?;
         tx.commit().await
     }
 
-    /// Runs [`LeaveSql::apply`] for `keys` (sorted), a statement per chunk: each is atomic on
-    /// its own and may run again at any time.
+    /// After upserts of `keys` (sorted, written already): takes back the rows older than their
+    /// key's tombstone. One transaction that first locks the tombstones of `keys` (shared, in
+    /// key order) and then applies them to the keys that have one (usually none: then nothing
+    /// more is sent). Locking the tombstones before the rows is the order of a leave's
+    /// transaction too, so a leave and this cannot deadlock each other.
     pub async fn settle(
         &self,
         conn: &mut MySqlConnection,
         keys: &[i64],
     ) -> Result<(), sqlx::Error> {
+        let mut tx = conn.begin().await?;
+        let mut left = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let sql = self.lock_tombstones(chunk.len());
+            let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(&self.job);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            left.extend(query.fetch_all(&mut *tx).await?);
+        }
+        self.run_apply(&mut tx, &left).await?;
+        tx.commit().await
+    }
+
+    /// The tombstones among `keys` keys, locked against a leave until the transaction ends.
+    pub fn lock_tombstones(&self, keys: usize) -> String {
+        let list = vec!["?"; keys].join(", ");
+        format!(
+            "SELECT target_key FROM sync_tombstones WHERE job = ? AND target_key IN ({list}) \
+             ORDER BY target_key LOCK IN SHARE MODE"
+        )
+    }
+
+    /// [`LeaveSql::apply`] for `keys` (sorted), a statement per chunk.
+    async fn run_apply(&self, conn: &mut MySqlConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
             let mut query =
                 sqlx::query(sqlx::AssertSqlSafe(self.apply(chunk.len()))).bind(&self.job);
@@ -149,6 +177,15 @@ mod tests {
             sql(LeaveMode::Mark).tombstones(2),
             "INSERT INTO sync_tombstones (job, target_key, stamp) VALUES (?, ?, ?), (?, ?, ?) \
              ON DUPLICATE KEY UPDATE stamp = GREATEST(stamp, VALUES(stamp))"
+        );
+    }
+
+    #[test]
+    fn after_upserts_the_tombstones_of_their_keys_are_locked_in_key_order() {
+        assert_eq!(
+            sql(LeaveMode::Delete).lock_tombstones(2),
+            "SELECT target_key FROM sync_tombstones WHERE job = ? AND target_key IN (?, ?) \
+             ORDER BY target_key LOCK IN SHARE MODE"
         );
     }
 
