@@ -209,7 +209,7 @@ async fn send_dead_letters(
 fn record_write_metrics(ctx: &JobContext, batch: &[Held], plan: &Plan, took: Duration) {
     let job = ctx.job.name.clone();
     metrics::counter!(series::RECORDS_WRITTEN, series::JOB => job.clone())
-        .increment((plan.written - plan.left) as u64);
+        .increment(plan.written as u64);
     if plan.left > 0 {
         metrics::counter!(series::RECORDS_LEFT, series::JOB => job.clone())
             .increment(plan.left as u64);

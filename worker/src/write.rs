@@ -1,6 +1,6 @@
-//! The write of a batch's leaves and mapped rows: transient failures are retried in process (bounded),
-//! and while the database is unreachable the batch is held until it is back instead of spending
-//! retry tiers. What the database refuses for good comes back as [`Refusal`]s.
+//! The write of a batch's leaves and mapped rows: transient failures are retried in process
+//! (bounded), and while the database is unreachable the batch is held until it is back instead
+//! of spending retry tiers. What the database refuses for good comes back as [`Refusal`]s.
 
 use std::time::Duration;
 

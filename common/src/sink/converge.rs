@@ -33,6 +33,11 @@ pub enum ConvergenceError {
         setting: &'static str,
         column: String,
     },
+    #[error("column `{column}` is the stamp_column too; the mark needs a column of its own")]
+    MarkIsStamp {
+        setting: &'static str,
+        column: String,
+    },
     #[error("column `{column}` is not in table `{table}`")]
     Missing {
         setting: &'static str,
@@ -47,6 +52,7 @@ impl ConvergenceError {
         match self {
             Self::InvalidIdentifier { setting, .. }
             | Self::Mapped { setting, .. }
+            | Self::MarkIsStamp { setting, .. }
             | Self::Missing { setting, .. } => setting,
         }
     }
@@ -93,6 +99,12 @@ impl Convergence {
             LeaveMode::Mark => Some(checked(MARK, &leave.mark_column)?),
             LeaveMode::Delete => None,
         };
+        if let Some(mark) = mark.as_ref().filter(|m| m.eq_ignore_ascii_case(&stamp)) {
+            return Err(ConvergenceError::MarkIsStamp {
+                setting: MARK,
+                column: mark.clone(),
+            });
+        }
         Ok(Self {
             job: job.to_owned(),
             mode: leave.mode,
@@ -250,6 +262,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(mapped.setting(), "stamp_column");
         assert!(mapped.to_string().contains("also mapped"), "{mapped}");
+        let twice = Convergence::new("m", &leave(LeaveMode::Mark, "Stamp", "stamp"), &mapping());
+        assert_eq!(twice.unwrap_err().setting(), "mark_column");
 
         let c = Convergence::new(
             "m",

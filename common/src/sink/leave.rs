@@ -20,7 +20,7 @@ pub struct Leave {
     pub stamp: i64,
 }
 
-/// Keys per statement: 3,001 placeholders and about 70 KB at most, far under any server's limits.
+/// Keys per statement: 3,000 placeholders and some 150 KB at most, far under any server's limits.
 const KEYS_PER_STATEMENT: usize = 1_000;
 
 const TOMBSTONES_HEAD: &str = "INSERT INTO sync_tombstones (job, target_key, stamp) VALUES ";
@@ -30,9 +30,9 @@ const TOMBSTONES_TAIL: &str = " ON DUPLICATE KEY UPDATE stamp = GREATEST(stamp, 
 #[derive(Debug, Clone)]
 pub struct LeaveSql {
     job: String,
-    /// The delete or update up to its key list, `… IN (`.
+    /// The delete or update up to its `WHERE`.
     apply_head: String,
-    /// After the key list: `) AND …`.
+    /// The condition after the key list: ` AND …`.
     apply_tail: String,
 }
 
@@ -41,8 +41,14 @@ impl LeaveSql {
         let table = quote(mapping.table());
         let key = format!("t.{}", quote(mapping.key_column()));
         let stamp = format!("t.{}", quote(convergence.stamp_column()));
-        let join =
-            format!("{table} t JOIN sync_tombstones s ON s.job = ? AND s.target_key = {key}");
+        // The tombstones first, by their primary key, then the rows by their key: the plan is the
+        // same whatever the tables' statistics say, so a statement reads (and locks) the rows
+        // of its keys only. Left to itself the server may scan a new table whole, locking rows
+        // that concurrent workers write, and deadlock with them.
+        let join = format!(
+            "sync_tombstones s FORCE INDEX (PRIMARY) STRAIGHT_JOIN {table} t \
+             ON {key} = s.target_key"
+        );
         // Rows newer than the tombstone stay: they came back after leaving.
         let (apply_head, apply_tail) = match (convergence.mode(), convergence.mark_column()) {
             (LeaveMode::Mark, Some(mark)) => {
@@ -50,15 +56,15 @@ impl LeaveSql {
                 (
                     format!(
                         "UPDATE {join} SET {mark} = COALESCE({mark}, UTC_TIMESTAMP(3)), \
-                         {stamp} = s.stamp WHERE {key} IN ("
+                         {stamp} = s.stamp"
                     ),
                     // A row marked already keeps the time it first left; only its stamp moves.
-                    format!(") AND {stamp} <= s.stamp AND ({mark} IS NULL OR {stamp} < s.stamp)"),
+                    format!(" AND {stamp} <= s.stamp AND ({mark} IS NULL OR {stamp} < s.stamp)"),
                 )
             }
             _ => (
-                format!("DELETE t FROM {join} WHERE {key} IN ("),
-                format!(") AND {stamp} <= s.stamp"),
+                format!("DELETE t FROM {join}"),
+                format!(" AND {stamp} <= s.stamp"),
             ),
         };
         Self {
@@ -77,7 +83,10 @@ impl LeaveSql {
     /// Deletes or marks the rows of `keys` keys that are not newer than their tombstone.
     pub fn apply(&self, keys: usize) -> String {
         let list = vec!["?"; keys].join(", ");
-        format!("{}{list}{}", self.apply_head, self.apply_tail)
+        format!(
+            "{} WHERE s.job = ? AND s.target_key IN ({list}){}",
+            self.apply_head, self.apply_tail
+        )
     }
 
     /// Writes `leaves` (in key order, one per key: [`in_key_order`]) in one transaction: every
@@ -98,17 +107,45 @@ impl LeaveSql {
             query.execute(&mut *tx).await?;
         }
         let keys: Vec<i64> = leaves.iter().map(|l| l.key).collect();
-        self.settle(&mut tx, &keys).await?;
+        self.run_apply(&mut tx, &keys).await?;
         tx.commit().await
     }
 
-    /// Runs [`LeaveSql::apply`] for `keys` (sorted), a statement per chunk: each is atomic on
-    /// its own and may run again at any time.
+    /// After upserts of `keys` (sorted, written already): takes back the rows older than their
+    /// key's tombstone. One transaction that first locks the tombstones of `keys` (shared, in
+    /// key order) and then applies them to the keys that have one (usually none: then nothing
+    /// more is sent). Locking the tombstones before the rows is the order of a leave's
+    /// transaction too, so a leave and this cannot deadlock each other.
     pub async fn settle(
         &self,
         conn: &mut MySqlConnection,
         keys: &[i64],
     ) -> Result<(), sqlx::Error> {
+        let mut tx = conn.begin().await?;
+        let mut left = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let sql = self.lock_tombstones(chunk.len());
+            let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(&self.job);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            left.extend(query.fetch_all(&mut *tx).await?);
+        }
+        self.run_apply(&mut tx, &left).await?;
+        tx.commit().await
+    }
+
+    /// The tombstones among `keys` keys, locked against a leave until the transaction ends.
+    pub fn lock_tombstones(&self, keys: usize) -> String {
+        let list = vec!["?"; keys].join(", ");
+        format!(
+            "SELECT target_key FROM sync_tombstones WHERE job = ? AND target_key IN ({list}) \
+             ORDER BY target_key LOCK IN SHARE MODE"
+        )
+    }
+
+    /// [`LeaveSql::apply`] for `keys` (sorted), a statement per chunk.
+    async fn run_apply(&self, conn: &mut MySqlConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
             let mut query =
                 sqlx::query(sqlx::AssertSqlSafe(self.apply(chunk.len()))).bind(&self.job);
@@ -153,12 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn after_upserts_the_tombstones_of_their_keys_are_locked_in_key_order() {
+        assert_eq!(
+            sql(LeaveMode::Delete).lock_tombstones(2),
+            "SELECT target_key FROM sync_tombstones WHERE job = ? AND target_key IN (?, ?) \
+             ORDER BY target_key LOCK IN SHARE MODE"
+        );
+    }
+
+    #[test]
     fn delete_mode_deletes_the_rows_not_newer_than_their_tombstone() {
         assert_eq!(
             sql(LeaveMode::Delete).apply(2),
-            "DELETE t FROM `wk_wodtop_product` t JOIN sync_tombstones s \
-             ON s.job = ? AND s.target_key = t.`data_id` \
-             WHERE t.`data_id` IN (?, ?) AND t.`sync_stamp` <= s.stamp"
+            "DELETE t FROM sync_tombstones s FORCE INDEX (PRIMARY) STRAIGHT_JOIN \
+             `wk_wodtop_product` t ON t.`data_id` = s.target_key \
+             WHERE s.job = ? AND s.target_key IN (?, ?) AND t.`sync_stamp` <= s.stamp"
         );
     }
 
@@ -166,10 +212,10 @@ mod tests {
     fn mark_mode_marks_once_and_moves_the_stamp_of_rows_not_newer_than_their_tombstone() {
         assert_eq!(
             sql(LeaveMode::Mark).apply(1),
-            "UPDATE `wk_wodtop_product` t JOIN sync_tombstones s \
-             ON s.job = ? AND s.target_key = t.`data_id` \
+            "UPDATE sync_tombstones s FORCE INDEX (PRIMARY) STRAIGHT_JOIN \
+             `wk_wodtop_product` t ON t.`data_id` = s.target_key \
              SET t.`left_at` = COALESCE(t.`left_at`, UTC_TIMESTAMP(3)), t.`sync_stamp` = s.stamp \
-             WHERE t.`data_id` IN (?) AND t.`sync_stamp` <= s.stamp \
+             WHERE s.job = ? AND s.target_key IN (?) AND t.`sync_stamp` <= s.stamp \
              AND (t.`left_at` IS NULL OR t.`sync_stamp` < s.stamp)"
         );
     }

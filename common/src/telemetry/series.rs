@@ -74,10 +74,13 @@ pub const CATALOGUE: [(&str, &str); 26] = [
         QUEUE_CONSUMERS,
         "Consumers of a queue of the sync_job (kind work, retry or dead), sampled by the producer.",
     ),
-    (RECORDS_WRITTEN, "Records written to the target table."),
+    (
+        RECORDS_WRITTEN,
+        "Records written to the target table (leaves included, see k3sync_records_left_total).",
+    ),
     (
         RECORDS_LEFT,
-        "Leave records written for a converging sync_job (tombstone kept; the row deleted or marked unless newer).",
+        "Leave records written for a converging sync_job (tombstone kept; the row deleted or marked unless newer); counted in k3sync_records_written_total too.",
     ),
     (
         RECORDS_RETRIED,
