@@ -37,13 +37,9 @@ impl UpsertSql {
 
     fn build(mapping: &CompiledMapping, convergence: Option<&Convergence>) -> Self {
         let mut columns: Vec<&str> = mapping.columns().iter().map(String::as_str).collect();
-        let guarded_by = match convergence {
-            Some(c) => {
-                columns.extend(c.columns());
-                c.stamp_column()
-            }
-            None => mapping.version_column(),
-        };
+        if let Some(c) = convergence {
+            columns.extend(c.columns());
+        }
         let head = format!(
             "INSERT INTO {} ({}) VALUES ",
             quote(mapping.table()),
@@ -54,20 +50,34 @@ impl UpsertSql {
                 .join(", ")
         );
         let row = format!("({})", vec!["?"; columns.len()].join(", "));
-        // Stale-write guard: a row changes only when the incoming version (or stamp) is not
-        // older than the stored one. MySQL assigns left to right, so the guard column goes last:
-        // the other columns still compare against the old value.
-        let version = quote(guarded_by);
+        // Stale-write guard: a row changes only when the incoming version is not older than the
+        // stored one — for a converging job, the stamp, and between equal stamps (messages the
+        // producer did not stamp: hand-made, or older than stamps) the version. MySQL assigns
+        // left to right, so the guard columns go last (the version, then the stamp): the other
+        // columns still compare against the old values.
+        let version = quote(mapping.version_column());
+        let condition = match convergence {
+            Some(c) => {
+                let stamp = quote(c.stamp_column());
+                format!(
+                    "VALUES({stamp}) > {stamp} OR (VALUES({stamp}) = {stamp} AND VALUES({version}) >= {version})"
+                )
+            }
+            None => format!("VALUES({version}) >= {version}"),
+        };
         let guard = |c: &str| {
             let c = quote(c);
-            format!("{c} = IF(VALUES({version}) >= {version}, VALUES({c}), {c})")
+            format!("{c} = IF({condition}, VALUES({c}), {c})")
         };
+        let last: Vec<&str> = std::iter::once(mapping.version_column())
+            .chain(convergence.map(|c| c.stamp_column()))
+            .collect();
         let mut updates: Vec<String> = columns
             .iter()
-            .filter(|c| **c != mapping.key_column() && **c != guarded_by)
+            .filter(|c| **c != mapping.key_column() && !last.contains(c))
             .map(|c| guard(c))
             .collect();
-        updates.push(guard(guarded_by));
+        updates.extend(last.iter().map(|c| guard(c)));
         let tail = format!(" ON DUPLICATE KEY UPDATE {}", updates.join(", "));
         Self {
             head,
@@ -123,7 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn a_converging_job_guards_every_column_with_the_stamp_and_clears_the_mark() {
+    fn a_converging_job_guards_every_column_with_the_stamp_then_the_version_and_clears_the_mark() {
         let mark = leave(LeaveMode::Mark, "left_at", "sync_stamp");
         let convergence = Convergence::new("materials", &mark, &mapping()).unwrap();
         let sql = UpsertSql::converging(&mapping(), &convergence).statement(1);
@@ -132,10 +142,10 @@ mod tests {
             "INSERT INTO `wk_wodtop_product` (`data_id`, `modify_date`, `name`, `sync_stamp`, `left_at`) \
              VALUES (?, ?, ?, ?, ?) \
              ON DUPLICATE KEY UPDATE \
-             `modify_date` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`modify_date`), `modify_date`), \
-             `name` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`name`), `name`), \
-             `left_at` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`left_at`), `left_at`), \
-             `sync_stamp` = IF(VALUES(`sync_stamp`) >= `sync_stamp`, VALUES(`sync_stamp`), `sync_stamp`)"
+             `name` = IF(VALUES(`sync_stamp`) > `sync_stamp` OR (VALUES(`sync_stamp`) = `sync_stamp` AND VALUES(`modify_date`) >= `modify_date`), VALUES(`name`), `name`), \
+             `left_at` = IF(VALUES(`sync_stamp`) > `sync_stamp` OR (VALUES(`sync_stamp`) = `sync_stamp` AND VALUES(`modify_date`) >= `modify_date`), VALUES(`left_at`), `left_at`), \
+             `modify_date` = IF(VALUES(`sync_stamp`) > `sync_stamp` OR (VALUES(`sync_stamp`) = `sync_stamp` AND VALUES(`modify_date`) >= `modify_date`), VALUES(`modify_date`), `modify_date`), \
+             `sync_stamp` = IF(VALUES(`sync_stamp`) > `sync_stamp` OR (VALUES(`sync_stamp`) = `sync_stamp` AND VALUES(`modify_date`) >= `modify_date`), VALUES(`sync_stamp`), `sync_stamp`)"
         );
         // Delete mode: the stamp alone is added.
         let delete = leave(LeaveMode::Delete, "", "sync_stamp");
