@@ -10,6 +10,7 @@ use k3sync_common::record::{Cursor, Rows};
 use tokio::sync::mpsc;
 
 use crate::stamp::Stamps;
+use crate::stream::position;
 
 /// One page of records (rows as Kingdee sends them) and the cursor that follows its last record.
 pub struct Page {
@@ -97,6 +98,14 @@ fn next_page(
         Some(last) => plan.keyset.advance(&records, last)?,
         None => cursor.clone(),
     };
+    // A server that ignored the cursor would answer the same rows forever: a page must end
+    // after the cursor it was asked from.
+    if !records.is_empty() && position(&cursor_after) <= position(cursor) {
+        return Err(KingdeeError::Cursor {
+            field: plan.keyset.fields().join(", "),
+            problem: "did not move past the cursor asked from (the server ignored the filter)",
+        });
+    }
     Ok(Page {
         index,
         last: records.is_empty(),
@@ -112,5 +121,40 @@ pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_page_that_does_not_move_past_its_cursor_is_refused_and_an_empty_one_ends_the_stream() {
+        let plan = FetchPlan {
+            form_id: "BD_MATERIAL".into(),
+            field_keys: vec!["FMaterialId".into()],
+            filter: String::new(),
+            keyset: Keyset::by_key("FMaterialId"),
+            page_size: 2,
+        };
+        let rows = |keys: &[i64]| Rows {
+            fields: vec!["FMaterialId".into()],
+            rows: keys.iter().map(|k| vec![json!(k)]).collect(),
+        };
+        let from = Cursor::Key { key: 5 };
+        // A clamped (short) page is not the end.
+        let page = next_page(&plan, 0, rows(&[6]), &from, 1).unwrap();
+        assert_eq!(
+            (page.cursor_after, page.last),
+            (Cursor::Key { key: 6 }, false)
+        );
+        let empty = next_page(&plan, 1, rows(&[]), &from, 2).unwrap();
+        assert!(empty.last);
+        let error = next_page(&plan, 2, rows(&[4, 5]), &from, 3).err().unwrap();
+        assert!(
+            error.to_string().contains("did not move past the cursor"),
+            "{error}"
+        );
     }
 }

@@ -64,18 +64,8 @@ impl Producer {
             tx,
         ));
         let _abort_fetcher = AbortOnDrop(fetcher);
-        let topology = Topology::new(&job.name, &self.settings.amqp);
-        let batcher = Batcher {
-            job: job.name.clone(),
-            form_id: job.form_id.clone(),
-            run_id: report.run_id,
-            route: topology.work_route(),
-            key_field: job.key_field.clone(),
-            modified_field: job.modified_field.clone(),
-            records_per_message: self.settings.amqp.records_per_message,
-            max_message_bytes: self.settings.amqp.max_message_bytes,
-        };
-        let queue = topology.work_queue();
+        let batcher = self.batcher(job, report.run_id);
+        let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
         loop {
             // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
             // outage): a shutdown ends the wait, and dropping the fetcher cancels its retry sleep.
@@ -228,6 +218,20 @@ impl Producer {
         )
         .await?;
         Ok(RunStatus::Succeeded)
+    }
+
+    /// How the pages of `run_id` become messages to the job's work queue.
+    pub(crate) fn batcher(&self, job: &JobSettings, run_id: uuid::Uuid) -> Batcher {
+        Batcher {
+            job: job.name.clone(),
+            form_id: job.form_id.clone(),
+            run_id,
+            route: Topology::new(&job.name, &self.settings.amqp).work_route(),
+            key_field: job.key_field.clone(),
+            modified_field: job.modified_field.clone(),
+            records_per_message: self.settings.amqp.records_per_message,
+            max_message_bytes: self.settings.amqp.max_message_bytes,
+        }
     }
 
     /// What a leave stream asks for: the key, and the fields of the target's key column.

@@ -20,7 +20,6 @@ use sqlx::{MySqlPool, QueryBuilder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::Batcher;
 use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, fetch_pages};
 use crate::leaving;
 use crate::pass::{PassError, PassReport, Producer};
@@ -141,17 +140,7 @@ impl Producer {
         stamps: &Arc<Stamps>,
         report: &PassReport,
     ) -> Result<u64, PassError> {
-        let topology = Topology::new(&job.name, &self.settings.amqp);
-        let batcher = Batcher {
-            job: job.name.clone(),
-            form_id: job.form_id.clone(),
-            run_id: report.run_id,
-            route: topology.work_route(),
-            key_field: job.key_field.clone(),
-            modified_field: job.modified_field.clone(),
-            records_per_message: self.settings.amqp.records_per_message,
-            max_message_bytes: self.settings.amqp.max_message_bytes,
-        };
+        let batcher = self.batcher(job, report.run_id);
         let (mut resent, mut after) = (0u64, i64::MIN);
         loop {
             let missing = target.missing(&self.pool, &job.name, after).await?;

@@ -72,14 +72,15 @@ pub async fn run_scheduled(
                 "Pass failed, retrying at the next tick"
             );
         }
-        if reconcile_due(current, job).await && !cancel.is_cancelled() {
-            if let Err(error) = current.run_pass(job, SyncMode::Reconcile, cancel).await {
-                tracing::error!(
-                    job,
-                    error = format!("{error:#}"),
-                    "Reconciliation failed, retrying at the next tick"
-                );
-            }
+        if reconcile_due(current, job).await
+            && !cancel.is_cancelled()
+            && let Err(error) = current.run_pass(job, SyncMode::Reconcile, cancel).await
+        {
+            tracing::error!(
+                job,
+                error = format!("{error:#}"),
+                "Reconciliation failed, retrying at the next tick"
+            );
         }
     }
     sampler.abort();

@@ -105,14 +105,18 @@ pub fn streams(job: &JobSettings, mode: SyncMode) -> Vec<Stream> {
     }
 }
 
-/// The later of two cursors of one stream: a pass that re-read its overlap window and found
-/// fewer rows than before must not move the cursor back.
-pub fn later(stored: Cursor, reached: Cursor) -> Cursor {
-    let position = |c: &Cursor| match c {
+/// Where a cursor stands in its stream's order (the start before everything).
+pub fn position(cursor: &Cursor) -> impl Ord + use<> {
+    match cursor {
         Cursor::Start => (None, i64::MIN),
         Cursor::Key { key } => (None, *key),
         Cursor::Timed { at, key } => (parse_datetime(at), *key),
-    };
+    }
+}
+
+/// The later of two cursors of one stream: a pass that re-read its overlap window and found
+/// fewer rows than before must not move the cursor back.
+pub fn later(stored: Cursor, reached: Cursor) -> Cursor {
     if position(&reached) >= position(&stored) {
         reached
     } else {

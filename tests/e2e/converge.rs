@@ -73,9 +73,12 @@ async fn converges_under_churn(case: Case) {
         "audit_moves_modify_date": case.audit_moves_modify_date});
     env.mock_send(Method::PUT, "/_mock/living", living).await;
     let leave_mode = format!("mode = \"{}\"", case.leave);
+    // The run with kills also reconciles on its schedule, while the churn goes on.
+    let reconcile = format!("reconcile_secs = {}", if case.kill { 5 } else { 3600 });
     let config = env.write_config_with(&[
         ("schedule_secs = 60", "schedule_secs = 2"),
         ("overlap_secs = 300", "overlap_secs = 60"),
+        ("reconcile_secs = 3600", &reconcile),
         ("mode = \"mark\"", &leave_mode),
     ]);
     let initial = expected(&env.mock_rows().await);
@@ -155,6 +158,18 @@ async fn converges_under_churn(case: Case) {
     assert_eq!(queues.dead().await, Some(0), "nothing was dead-lettered");
     queues.close().await;
 
+    let reconciliations: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sync_runs WHERE job = ? AND mode = 'reconcile' AND status = 'succeeded'",
+    )
+    .bind(env.job())
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    let scheduled = if case.kill { 2 } else { 1 };
+    assert!(
+        reconciliations >= scheduled,
+        "{reconciliations} reconciliations"
+    );
     let log = env.mock_get("/_mock/churn/log").await;
     let ops = op_counts(&log);
     for op in [

@@ -144,7 +144,11 @@ async fn answer(mut stream: TcpStream, response: &[u8]) -> Option<Vec<u8>> {
     // the page after it (a cursor in the filter) is empty, as a real server's would be.
     let after_cursor = serde_json::from_slice::<Value>(&request)
         .ok()
-        .and_then(|b| b["data"]["FilterString"].as_str().map(|f| f.contains("FMaterialId >")))
+        .and_then(|b| {
+            b["data"]["FilterString"]
+                .as_str()
+                .map(|f| f.contains("FMaterialId >"))
+        })
         .unwrap_or(false);
     let empty: &[u8] =
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]";

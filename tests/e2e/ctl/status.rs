@@ -293,7 +293,10 @@ async fn status_counts_the_rows_that_left_and_shows_the_last_reconciliation() {
     let target = &report.jobs[0].target;
     assert_eq!(target.rows, Some(matching.len() as i64));
     assert_eq!(target.left, Some(3));
-    let last = target.last_reconciliation.as_ref().expect("a reconciliation");
+    let last = target
+        .last_reconciliation
+        .as_ref()
+        .expect("a reconciliation");
     assert_eq!(
         (last.mode.as_str(), last.status.as_str(), last.records),
         ("reconcile", "succeeded", matching.len() as i64 - 3)

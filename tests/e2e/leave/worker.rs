@@ -266,7 +266,13 @@ async fn delete_mode_two_workers_end_in_the_newest_state_of_every_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leave_for_a_job_that_does_not_converge_is_dead_lettered_and_its_batch_commits() {
-    let mut run = Run::start(|env| env.settings.clone(), 1).await;
+    let without_leave = |env: &TestEnv| {
+        let mut settings = env.settings.clone();
+        settings.jobs[0].leave = None;
+        settings.jobs[0].reconcile_secs = 0;
+        settings
+    };
+    let mut run = Run::start(without_leave, 1).await;
     let messages = [run.leave(&[7], 20), run.upsert(8, 10)];
     run.send(&messages).await;
     assert_eq!(

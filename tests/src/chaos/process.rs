@@ -271,9 +271,15 @@ pub fn producer_args(env: &TestEnv, config: &Path) -> Vec<String> {
 /// `--config <config> sync --job <job> [--mode <mode>] [--once]`: without `--once` the
 /// producer runs scheduled.
 pub fn sync_args(env: &TestEnv, config: &Path, mode: Option<&str>, once: bool) -> Vec<String> {
-    let mut args: Vec<String> = ["--config", &config.display().to_string(), "sync", "--job", env.job()]
-        .map(str::to_owned)
-        .to_vec();
+    let mut args: Vec<String> = [
+        "--config",
+        &config.display().to_string(),
+        "sync",
+        "--job",
+        env.job(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
     if let Some(mode) = mode {
         args.extend(["--mode".to_owned(), mode.to_owned()]);
     }
