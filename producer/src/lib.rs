@@ -14,6 +14,7 @@ pub mod sample;
 mod schedule;
 mod stamp;
 mod stream;
+mod window;
 
 pub use pass::{PassError, PassReport, Producer, derive_field_keys};
 pub use schedule::run_scheduled;

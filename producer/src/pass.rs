@@ -35,6 +35,8 @@ pub struct Producer {
     pub(crate) monitor: Channel,
     field_keys: HashMap<String, Vec<String>>,
     target_keys: HashMap<String, TargetKeys>,
+    /// Each incremental stream's memory of its overlap window (job/stream → window).
+    pub(crate) windows: std::sync::Mutex<HashMap<String, crate::window::Window>>,
 }
 
 /// What a pass did.
@@ -111,6 +113,7 @@ impl Producer {
             monitor,
             field_keys,
             target_keys,
+            windows: std::sync::Mutex::default(),
         })
     }
 

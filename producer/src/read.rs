@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use k3sync_common::amqp::{Kind, Topology};
-use k3sync_common::record::Cursor;
+use k3sync_common::record::{Cursor, Rows, parse_key, version_text};
 use k3sync_common::settings::JobSettings;
 use k3sync_common::state::{self, RunStatus};
 use k3sync_common::telemetry::series;
@@ -20,6 +20,7 @@ use crate::pass::{PassError, PassReport, Producer};
 use crate::progress::Progress;
 use crate::stamp::Stamps;
 use crate::stream::{Stream, later};
+use crate::window::Window;
 
 impl Producer {
     /// Reads `stream` to its end (an empty page), or until `cancel`.
@@ -75,19 +76,13 @@ impl Producer {
             };
             let Some(page) = page else { break };
             let page: Page = page?;
-            let count = page.records.len() as u64;
+            let records = self.only_news(job, stream, page.records);
+            let count = records.len() as u64;
             if count > 0 {
                 let max_depth = self.settings.producer.max_queue_depth;
                 wait_for_room(&self.monitor, &queue, max_depth, cancel).await?;
-                self.publish_page(
-                    job,
-                    stream.kind,
-                    &batcher,
-                    page.index,
-                    page.records,
-                    page.seen,
-                )
-                .await?;
+                self.publish_page(job, stream.kind, &batcher, page.index, records, page.seen)
+                    .await?;
             }
             let reached = if stream.restarts {
                 page.cursor_after
@@ -142,7 +137,7 @@ impl Producer {
         kind: Kind,
         batcher: &Batcher,
         index: u64,
-        records: k3sync_common::record::Rows,
+        records: Rows,
         seen: i64,
     ) -> Result<(), PassError> {
         let (messages, oversized) = match kind {
@@ -218,6 +213,42 @@ impl Producer {
         )
         .await?;
         Ok(RunStatus::Succeeded)
+    }
+
+    /// The rows of a page the stream has not published with the same date already: re-reads of
+    /// the overlap window are old news ([`Window`]).
+    fn only_news(&self, job: &JobSettings, stream: &Stream, mut records: Rows) -> Rows {
+        let Some(overlap) = stream.overlap.filter(|o| !o.is_zero()) else {
+            return records;
+        };
+        let date_field = stream.keyset.fields()[0].to_owned();
+        let (Some(at), Some(key_at)) = (
+            records.position(&date_field),
+            records.position(&job.key_field),
+        ) else {
+            return records;
+        };
+        let newest = records
+            .rows
+            .last()
+            .and_then(|row| row.get(at))
+            .and_then(version_text)
+            .map(str::to_owned);
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let window = windows
+            .entry(format!("{}/{}", job.name, stream.cursor))
+            .or_insert_with(|| Window::new(overlap));
+        records.rows.retain(|row| {
+            let key = row.get(key_at).and_then(parse_key);
+            match (key, row.get(at).and_then(version_text)) {
+                (Some(key), Some(date)) => window.is_new(key, date),
+                _ => true,
+            }
+        });
+        if let Some(newest) = newest {
+            window.forget_before(&newest);
+        }
+        records
     }
 
     /// How the pages of `run_id` become messages to the job's work queue.
