@@ -11,6 +11,7 @@ mod metrics;
 mod mock;
 mod naive;
 mod process;
+mod producer_log;
 mod raw;
 mod report;
 mod rows;

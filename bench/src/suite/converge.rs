@@ -8,10 +8,10 @@
 //! it sent (checked to name exactly the extra keys).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use k3sync_common::amqp::Kind;
 use serde_json::{Value, json};
 use sqlx::QueryBuilder;
@@ -21,7 +21,8 @@ use crate::cpu::Ledger;
 use crate::k3sync::{self, Pass};
 use crate::machine;
 use crate::mock::Mock;
-use crate::report::{mib, rate, ratio, run_dir, save};
+use crate::producer_log::{reconciliation_finished as finished, stream_seconds};
+use crate::report::{mib, rate, ratio, run_dir, save, secs};
 use crate::world::{Detection, Knobs, Rows, World};
 
 pub struct Args {
@@ -132,8 +133,8 @@ struct Measured {
 impl Measured {
     fn json(&self) -> Value {
         json!({
-            "pass_seconds": round3(self.pass.seconds),
-            "process_wall_seconds": round3(self.wall),
+            "pass_seconds": secs(self.pass.seconds),
+            "process_wall_seconds": secs(self.wall),
             "requests": self.requests,
             "records": self.pass.records,
             "pages": self.pass.pages,
@@ -194,6 +195,7 @@ async fn idle_pass(world: &World, mock: &Mock, broker: &Broker) -> anyhow::Resul
         "first_pass": first.json(),
         "first_pass_messages_purged": purged,
         "idle_pass": idle.json(),
+        "idle_pass_stream_seconds": stream_seconds(&idle.log)?,
         "idle_pass_messages": broker.depth(&world.work_queue()).await?.0,
         "goal_met": idle.pass.seconds <= GOAL_IDLE_SECS,
     }))
@@ -293,29 +295,4 @@ async fn fill_target(world: &World, extra: usize) -> anyhow::Result<i64> {
         insert.build().execute(&world.pool).await?;
     }
     world.count(table).await
-}
-
-/// The fields of the producer's "Reconciliation finished" line (JSON lines in its log).
-fn finished(log: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(log)?;
-    for line in text.lines() {
-        let Ok(entry) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        let fields = &entry["fields"];
-        if fields["message"] == "Reconciliation finished" {
-            return Ok(json!({
-                "listed": fields["listed"],
-                "left": fields["left"],
-                "resent": fields["resent"],
-                "listing_secs": fields["listing_secs"].as_f64().map(round3),
-                "total_secs": fields["total_secs"].as_f64().map(round3),
-            }));
-        }
-    }
-    bail!("no `Reconciliation finished` line in {}", log.display())
-}
-
-fn round3(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
 }
