@@ -138,7 +138,8 @@ impl Measured {
             "requests": self.requests,
             "records": self.pass.records,
             "pages": self.pass.pages,
-            "producer_peak_rss_mib": mib(self.rss_mib),
+            // A pass of a few ms can end before the first reading (every 50 ms).
+            "producer_peak_rss_mib": (self.rss_mib > 0.0).then(|| mib(self.rss_mib)),
             "cpu": self.cpu,
         })
     }
