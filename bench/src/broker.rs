@@ -1,11 +1,13 @@
 //! The bench's own view of RabbitMQ: queue depth and consumers by a passive declare (no
-//! management plugin), the same way `ctl status` and the producer's back-pressure read them.
+//! management plugin), the same way `ctl status` and the producer's back-pressure read them;
+//! purging a queue between passes, and taking its messages to check what a pass sent.
 
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use k3sync_common::amqp::{self, topology::queue_depth};
+use k3sync_common::amqp::{self, Envelope, topology::queue_depth};
 use k3sync_common::settings::AmqpSettings;
+use lapin::options::{BasicAckOptions, BasicGetOptions, QueuePurgeOptions};
 use lapin::{Channel, Connection};
 
 pub struct Broker {
@@ -48,6 +50,29 @@ impl Broker {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Removes every ready message of `queue`; returns how many there were.
+    pub async fn purge(&self, queue: &str) -> anyhow::Result<u32> {
+        Ok(self
+            .channel
+            .queue_purge(queue.into(), QueuePurgeOptions::default())
+            .await?)
+    }
+
+    /// Takes (and acks) every ready message of `queue`, decoded.
+    pub async fn take_all(&self, queue: &str) -> anyhow::Result<Vec<Envelope>> {
+        let mut envelopes = Vec::new();
+        while let Some(message) = self
+            .channel
+            .basic_get(queue.into(), BasicGetOptions::default())
+            .await?
+        {
+            let delivery = message.delivery;
+            envelopes.push(Envelope::from_json(&delivery.data)?);
+            delivery.ack(BasicAckOptions::default()).await?;
+        }
+        Ok(envelopes)
     }
 
     pub async fn close(self) {

@@ -10,8 +10,18 @@ use crate::process::{Spawned, binary};
 use crate::sampler::WRITTEN;
 use crate::world::World;
 
-/// `producer --config <run> sync --job <job> --mode <mode> [--once]`.
+/// `producer --config <run> sync --job <job> --mode <mode> [--once]`, logging to `producer.log`.
 pub fn producer(world: &World, mode: &str, once: bool) -> anyhow::Result<Spawned> {
+    producer_logged(world, mode, once, "producer.log")
+}
+
+/// [`producer`] with its log in `log` (in the run's folder): one file per pass of a run.
+pub fn producer_logged(
+    world: &World,
+    mode: &str,
+    once: bool,
+    log: &str,
+) -> anyhow::Result<Spawned> {
     let mut args = vec![
         "--config".to_owned(),
         world.config.display().to_string(),
@@ -29,7 +39,7 @@ pub fn producer(world: &World, mode: &str, once: bool) -> anyhow::Result<Spawned
         &binary("producer")?,
         &args,
         &[],
-        &world.dir.join("producer.log"),
+        &world.dir.join(log),
     )
 }
 

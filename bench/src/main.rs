@@ -11,6 +11,7 @@ mod metrics;
 mod mock;
 mod naive;
 mod process;
+mod producer_log;
 mod raw;
 mod report;
 mod rows;
@@ -80,6 +81,15 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         schedule_secs: u64,
     },
+    /// Convergence: an idle incremental pass before and after, and a reconciliation.
+    Converge {
+        /// Mock size.
+        #[arg(long, default_value_t = 1_000_000)]
+        size: usize,
+        /// Target keys Kingdee does not list, which the reconciliation must make leave.
+        #[arg(long, default_value_t = 1000)]
+        extra_keys: usize,
+    },
 }
 
 #[tokio::main]
@@ -137,6 +147,9 @@ async fn main() -> anyhow::Result<()> {
                 schedule_secs,
             })
             .await
+        }
+        Command::Converge { size, extra_keys } => {
+            suite::converge::run(suite::converge::Args { size, extra_keys }).await
         }
     }
 }

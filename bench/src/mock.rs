@@ -1,6 +1,6 @@
 //! The Kingdee side of a run: the release `kingdee-mock` binary as its own process (so its CPU
 //! and memory are not the bench's), no faults, no latency; plus the operator call `touch` that
-//! the incremental figure uses.
+//! the incremental figure uses, and the request count the convergence figures use.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -98,6 +98,21 @@ impl Mock {
             .as_str()
             .context("touch answer without modify_date")?;
         Ok(at.replace('T', " "))
+    }
+
+    /// ExecuteBillQuery requests the mock has answered successfully so far (`/_mock/stats`).
+    pub async fn queries(&self) -> anyhow::Result<u64> {
+        let stats: Value = self
+            .http
+            .get(self.url("/_mock/stats"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(stats["services"]["ExecuteBillQuery"]["ok"]
+            .as_u64()
+            .unwrap_or(0))
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {

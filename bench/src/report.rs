@@ -53,3 +53,8 @@ pub fn ratio(a: f64, b: f64) -> f64 {
 pub fn mib(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
+
+/// Seconds to three decimals.
+pub fn secs(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}

@@ -38,11 +38,22 @@ pub enum Rows {
     All,
 }
 
+/// How the job detects changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detection {
+    /// The demo's: three watched dates, a 300 s overlap, rows leave (`[jobs.leave]`).
+    Demo,
+    /// As the producer behaved before convergence: one stream on `FModifyDate`, no overlap
+    /// (the cursor is strict), no leaving and so no reconciliation.
+    ModifyDateOnly,
+}
+
 /// What a run changes in the demo settings.
 #[derive(Debug, Clone)]
 pub struct Knobs {
     pub server_url: String,
     pub rows: Rows,
+    pub detection: Detection,
     pub max_queue_depth: u32,
     pub schedule_secs: u64,
     pub producer_listen: String,
@@ -151,7 +162,7 @@ fn settings_text(knobs: &Knobs, database: &str, job: &str) -> anyhow::Result<Str
             Some("filter = \"\"".to_owned()),
         ),
     };
-    let edits = [
+    let mut edits = vec![
         (
             "server_url = \"http://127.0.0.1:8090/k3cloud/\"",
             Some(format!("server_url = \"{}\"", knobs.server_url)),
@@ -192,6 +203,9 @@ fn settings_text(knobs: &Knobs, database: &str, job: &str) -> anyhow::Result<Str
             Some(format!("schedule_secs = {}", knobs.schedule_secs)),
         ),
     ];
+    if knobs.detection == Detection::ModifyDateOnly {
+        edits.extend(modify_date_only());
+    }
     for (from, to) in edits {
         let Some(to) = to else { continue };
         if text.matches(from).count() != 1 {
@@ -202,6 +216,26 @@ fn settings_text(knobs: &Knobs, database: &str, job: &str) -> anyhow::Result<Str
         text = text.replace(from, &to);
     }
     Ok(text)
+}
+
+/// The edits of [`Detection::ModifyDateOnly`].
+fn modify_date_only() -> [(&'static str, Option<String>); 4] {
+    [
+        (
+            "watch = [\"FModifyDate\", \"FApproveDate\", \"FForbidDate\"]",
+            Some("watch = [\"FModifyDate\"]".to_owned()),
+        ),
+        ("overlap_secs = 300", Some("overlap_secs = 0".to_owned())),
+        // A reconciliation needs [jobs.leave].
+        (
+            "reconcile_secs = 3600",
+            Some("reconcile_secs = 0".to_owned()),
+        ),
+        (
+            "[jobs.leave]\nmode = \"mark\"\nmark_column = \"left_at\"\nstamp_column = \"sync_stamp\"\n",
+            Some(String::new()),
+        ),
+    ]
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for a child to take).

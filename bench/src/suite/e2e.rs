@@ -18,7 +18,7 @@ use crate::process::Spawned;
 use crate::report::{mib, rate, ratio, results_dir, run_dir, save};
 use crate::rows::fetch_mapped;
 use crate::sampler::{Sampler, Targets, write_csv};
-use crate::world::{Knobs, Rows, World, free_port};
+use crate::world::{Detection, Knobs, Rows, World, free_port};
 use crate::{chart, machine, naive, raw, suite};
 
 pub struct Args {
@@ -43,6 +43,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let knobs = Knobs {
         server_url: mock.server_url(),
         rows: args.rows,
+        detection: Detection::Demo,
         max_queue_depth: 100_000,
         schedule_secs: args.schedule_secs,
         producer_listen: format!("127.0.0.1:{}", free_port()?),

@@ -1,6 +1,7 @@
-//! The three benchmarks (producer alone, one worker, end to end) and what they share: the raw
-//! reference run on a copy of the target table.
+//! The benchmarks (producer alone, one worker, end to end, convergence) and what the first
+//! three share: the raw reference run on a copy of the target table.
 
+pub mod converge;
 pub mod e2e;
 pub mod producer;
 pub mod worker;

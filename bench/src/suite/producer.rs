@@ -13,7 +13,7 @@ use crate::machine;
 use crate::mock::Mock;
 use crate::process::Spawned;
 use crate::report::{mib, rate, run_dir, save};
-use crate::world::{Knobs, Rows, World};
+use crate::world::{Detection, Knobs, Rows, World};
 
 pub struct Args {
     pub sizes: Vec<usize>,
@@ -58,6 +58,7 @@ pub fn knobs(mock: &Mock, args: &Args) -> Knobs {
     Knobs {
         server_url: mock.server_url(),
         rows: args.rows,
+        detection: Detection::Demo,
         max_queue_depth: args.max_queue_depth,
         schedule_secs: 60,
         producer_listen: String::new(),
