@@ -35,8 +35,10 @@ pub struct Producer {
     pub(crate) monitor: Channel,
     field_keys: HashMap<String, Vec<String>>,
     target_keys: HashMap<String, TargetKeys>,
-    /// Each incremental stream's memory of its overlap window (job/stream → window).
-    pub(crate) windows: std::sync::Mutex<HashMap<String, crate::window::Window>>,
+    /// Each incremental stream's memory of its overlap window, by (job, stream, kind).
+    pub(crate) windows: std::sync::Mutex<
+        HashMap<(String, String, k3sync_common::amqp::Kind), crate::window::Window>,
+    >,
 }
 
 /// What a pass did.

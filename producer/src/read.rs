@@ -236,7 +236,7 @@ impl Producer {
             .map(str::to_owned);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let window = windows
-            .entry(format!("{}/{}", job.name, stream.cursor))
+            .entry((job.name.clone(), stream.cursor.clone(), stream.kind))
             .or_insert_with(|| Window::new(overlap));
         records.rows.retain(|row| {
             let key = row.get(key_at).and_then(parse_key);
@@ -247,6 +247,18 @@ impl Producer {
         });
         if let Some(newest) = newest {
             window.forget_before(&newest);
+        }
+        // What is published here changed sides: the other kind's streams must not take their
+        // next re-read of these rows for old news.
+        let keys: Vec<i64> = records
+            .rows
+            .iter()
+            .filter_map(|row| row.get(key_at).and_then(parse_key))
+            .collect();
+        for ((name, _, kind), other) in windows.iter_mut() {
+            if *name == job.name && *kind != stream.kind {
+                keys.iter().for_each(|&key| other.forget(key));
+            }
         }
         records
     }

@@ -47,6 +47,12 @@ impl Window {
         true
     }
 
+    /// Forgets `key`: the row changed sides (it left, or came back) in another stream, so a
+    /// re-read here is news again.
+    pub fn forget(&mut self, key: i64) {
+        self.published.remove(&key);
+    }
+
     /// Forgets rows older than the overlap before `newest`: no later pass reads them again.
     pub fn forget_before(&mut self, newest: &str) {
         let Some(newest) = micros(newest) else {
@@ -88,6 +94,11 @@ mod tests {
         // 09:04 and 09:06 are within 5 minutes of 09:08; the first read of key 1 is gone.
         assert_eq!(window.len(), 2);
         assert!(!window.is_new(2, "2024-03-12T09:04:00.000"));
+        window.forget(2);
+        assert!(
+            window.is_new(2, "2024-03-12T09:04:00.000"),
+            "forgotten: news again"
+        );
         window.forget_before("2024-03-12T09:30:00.000");
         assert_eq!(window.len(), 0);
         assert!(window.is_new(2, "2024-03-12T09:04:00.000"));
