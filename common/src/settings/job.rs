@@ -187,21 +187,6 @@ impl JobSettings {
 }
 
 impl LeaveSettings {
-    /// The first of the columns a converging job writes besides the mapping (the stamp, in
-    /// mark mode the mark) that `table_columns` lacks: its setting's name and the column.
-    pub fn missing_column<'a>(
-        &'a self,
-        table_columns: &[String],
-    ) -> Option<(&'static str, &'a str)> {
-        let mut needed = vec![("stamp_column", self.stamp_column.as_str())];
-        if self.mode == LeaveMode::Mark {
-            needed.push(("mark_column", self.mark_column.as_str()));
-        }
-        needed
-            .into_iter()
-            .find(|(_, column)| !table_columns.iter().any(|c| c.eq_ignore_ascii_case(column)))
-    }
-
     fn validate(&self, at: &str) -> Result<(), SettingsError> {
         let column = |name: &str, value: &str| {
             let key = format!("{at}.{name}");

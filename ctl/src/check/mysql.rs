@@ -6,7 +6,7 @@ use std::time::Duration;
 use k3sync_common::db::MIGRATOR;
 use k3sync_common::mapping::CompiledMapping;
 use k3sync_common::settings::{JobSettings, Settings};
-use k3sync_common::sink::MySqlSink;
+use k3sync_common::sink::{Convergence, MySqlSink};
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{Connection, MySqlConnection, MySqlPool};
 
@@ -133,15 +133,19 @@ async fn table(
             format!("table `{}` does not exist in the database", mapping.table()),
         );
     }
-    if let Some((setting, column)) = job.leave.as_ref().and_then(|l| l.missing_column(&columns)) {
-        return report.fail(
-            what,
-            format!(
-                "table `{}` has no column `{column}` (jobs.leave.{setting} of job `{}`)",
-                mapping.table(),
-                job.name
-            ),
-        );
+    if let Some(leave) = &job.leave {
+        let checked = Convergence::new(&job.name, leave, mapping)
+            .and_then(|c| c.check_columns(mapping.table(), &columns));
+        if let Err(error) = checked {
+            return report.fail(
+                what,
+                format!(
+                    "jobs.leave.{} of job `{}`: {error}",
+                    error.setting(),
+                    job.name
+                ),
+            );
+        }
     }
     match mapping.check_columns(&columns) {
         Ok(()) => report.ok(
