@@ -1,9 +1,20 @@
 //! Every exchange and queue name, and the one function that declares them. Both binaries call
 //! [`declare`] at start; re-declaring with the same arguments is a no-op on the broker.
+//!
+//! On a cluster: the work queue is a quorum queue with `amqp.quorum_replicas` replicas (a
+//! majority of them must be up for it to take or give messages). The retry tiers and the dead
+//! queue stay classic durable queues, on one node each: a retry tier needs per-queue message TTL
+//! that dead-letters back into the work exchange, which quorum queues only gained in 3.10 and
+//! which a classic queue does with less work; they hold only messages that already failed once;
+//! and a dead letter is written into `error_log` (MySQL) before it is published there, so the
+//! queue is a copy, not the record. Their cost: while the node holding one is down, a retry or
+//! dead letter for it cannot be published, so the worker's confirmed publish fails, the delivery
+//! is not acked and comes back later (nothing is lost; the batch waits). Classic mirroring is
+//! deprecated and not used.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Channel, ExchangeKind};
+use lapin::{Channel, Connection, ExchangeKind};
 
 use crate::settings::AmqpSettings;
 
@@ -26,7 +37,13 @@ pub struct Topology {
     /// Retry tier delays in milliseconds, tier 1 first.
     pub tier_delays_ms: Vec<u64>,
     pub delivery_limit: u32,
+    /// Replicas of the work queue when it is created (`x-quorum-initial-group-size`).
+    pub quorum_replicas: u32,
 }
+
+/// The argument that sets a quorum queue's replica count at creation. RabbitMQ compares it too
+/// when a queue is declared again, although it means nothing after creation: see [`declare`].
+pub const REPLICAS_ARG: &str = "x-quorum-initial-group-size";
 
 impl Topology {
     pub fn new(job: &str, settings: &AmqpSettings) -> Self {
@@ -34,6 +51,7 @@ impl Topology {
             job: job.to_owned(),
             tier_delays_ms: settings.retry_tiers_secs.iter().map(|s| s * 1000).collect(),
             delivery_limit: settings.delivery_limit,
+            quorum_replicas: settings.quorum_replicas,
         }
     }
 
@@ -90,9 +108,14 @@ impl Topology {
         queues
     }
 
-    fn work_arguments(&self) -> FieldTable {
+    /// With `replicas`, the count a new queue starts with.
+    fn work_arguments(&self, replicas: Option<u32>) -> FieldTable {
         let mut args = FieldTable::default();
         args.insert("x-queue-type".into(), long_string("quorum"));
+        if let Some(replicas) = replicas {
+            // Capped by the broker at the cluster's size.
+            args.insert(REPLICAS_ARG.into(), AMQPValue::LongInt(replicas as i32));
+        }
         args.insert(
             "x-dead-letter-exchange".into(),
             long_string(DEAD_LETTER_EXCHANGE),
@@ -138,8 +161,47 @@ fn durable() -> QueueDeclareOptions {
     }
 }
 
-/// Declares the exchanges, the job's queues and their bindings.
-pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
+/// Declares the exchanges, the job's queues and their bindings, on channels of its own (a
+/// refused declare closes its channel).
+///
+/// The work queue is declared with its replica count first. A queue created before that setting
+/// existed, or with another count, refuses that (PRECONDITION_FAILED naming [`REPLICAS_ARG`]):
+/// then it is declared without the count, and if that is refused for the count too, the queue
+/// is taken as it is (its other arguments are then not compared). Any other refusal is returned.
+pub async fn declare(connection: &Connection, topology: &Topology) -> Result<(), lapin::Error> {
+    let work: ShortString = topology.work_queue().into();
+    let mut declared = false;
+    for replicas in [Some(topology.quorum_replicas), None] {
+        let channel = connection.create_channel().await?;
+        match channel
+            .queue_declare(work.clone(), durable(), topology.work_arguments(replicas))
+            .await
+        {
+            Ok(_) => {
+                let _ = channel.close(200, "declared".into()).await;
+                declared = true;
+                break;
+            }
+            Err(error) if refused_for_replicas(&error) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    if !declared {
+        tracing::warn!(queue = %work, "Work queue exists with another replica count; taken as it is");
+    }
+    let channel = connection.create_channel().await?;
+    declare_rest(&channel, topology).await?;
+    let _ = channel.close(200, "declared".into()).await;
+    Ok(())
+}
+
+/// A 406 whose reason names the replica count.
+fn refused_for_replicas(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
+        if e.get_id() == 406 && e.get_message().as_str().contains(REPLICAS_ARG))
+}
+
+async fn declare_rest(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
     let exchange_options = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
@@ -155,9 +217,6 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
             .await?;
     }
     let work: ShortString = topology.work_queue().into();
-    channel
-        .queue_declare(work.clone(), durable(), topology.work_arguments())
-        .await?;
     channel
         .queue_bind(
             work,
@@ -211,6 +270,7 @@ mod tests {
             job: "materials".into(),
             tier_delays_ms: vec![5000, 30000],
             delivery_limit: 20,
+            quorum_replicas: 3,
         };
         assert_eq!(
             t.all_queues(),
