@@ -10,6 +10,7 @@
 #   scripts/cluster.sh start-node N     # start node N again (it rejoins with its data)
 #   scripts/cluster.sh kill-node N      # SIGKILL node N's Erlang VM
 #   scripts/cluster.sh urls             # the AMQP urls, comma-separated (K3SYNC__AMQP__URL)
+#   scripts/cluster.sh ctl N ARGS…      # rabbitmqctl ARGS… against node N (list_queues name leader members)
 #
 # Nodes: k3sync-c<N>@localhost, AMQP 127.0.0.1:568<N>, distribution 2568<N>, data under
 # $K3SYNC_CLUSTER_DIR (default /var/tmp/k3sync-cluster), owned by the `rabbitmq` user whose
@@ -133,6 +134,7 @@ case ${1:-} in
   stop-node) node_arg "${2:-}"; stop_node "$2" ;;
   start-node) node_arg "${2:-}"; start_node "$2" ;;
   kill-node) node_arg "${2:-}"; kill_node "$2" ;;
-  -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "usage: cluster.sh start|stop|status|urls|stop-node N|start-node N|kill-node N" >&2; exit 2 ;;
+  ctl) node_arg "${2:-}"; n=$2; shift 2; ctl "$n" "$@" ;;
+  -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "usage: cluster.sh start|stop|status|urls|stop-node N|start-node N|kill-node N|ctl N ARGS…" >&2; exit 2 ;;
 esac

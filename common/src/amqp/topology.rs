@@ -1,19 +1,19 @@
 //! Every exchange and queue name, and the one function that declares them. Both binaries call
 //! [`declare`] at start; re-declaring with the same arguments is a no-op on the broker.
 //!
-//! On a cluster: the work queue is a quorum queue with `amqp.quorum_replicas` replicas (a
-//! majority of them must be up for it to take or give messages). The retry tiers and the dead
-//! queue stay classic durable queues, on one node each: a retry tier needs per-queue message TTL
-//! that dead-letters back into the work exchange, which quorum queues only gained in 3.10 and
-//! which a classic queue does with less work; they hold only messages that already failed once;
-//! and a dead letter is written into `error_log` (MySQL) before it is published there, so the
-//! queue is a copy, not the record. Their cost: while the node holding one is down, a retry or
-//! dead letter for it cannot be published, so the worker's confirmed publish fails, the delivery
-//! is not acked and comes back later (nothing is lost; the batch waits). Classic mirroring is
-//! deprecated and not used.
+//! On a cluster every queue of a job is a quorum queue with `amqp.quorum_replicas` replicas (a
+//! majority of them must be up for it to take or give messages), the retry tiers and the dead
+//! queue too. They were classic queues, which live on one node: while that node is down every
+//! process's `declare` of the job is refused (their home node is unreachable), so a worker that
+//! lost its own node could not start consuming again on another, and a retry or dead letter could
+//! not be published. A quorum retry tier keeps its TTL (quorum queues have per-queue message TTL
+//! since RabbitMQ 3.10, the oldest k3sync supports) and dead-letters at least once back into the
+//! work exchange, so a tier's expiry loses nothing either. Classic mirroring is deprecated.
+//! Queues declared by an older k3sync (classic tiers, or no replica count) are taken as they are,
+//! with a warning: drain and delete them to have them declared replicated.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ExchangeKind};
 
 use crate::settings::AmqpSettings;
@@ -108,14 +108,8 @@ impl Topology {
         queues
     }
 
-    /// With `replicas`, the count a new queue starts with.
-    fn work_arguments(&self, replicas: Option<u32>) -> FieldTable {
+    fn work_arguments(&self) -> FieldTable {
         let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), long_string("quorum"));
-        if let Some(replicas) = replicas {
-            // Capped by the broker at the cluster's size.
-            args.insert(REPLICAS_ARG.into(), AMQPValue::LongInt(replicas as i32));
-        }
         args.insert(
             "x-dead-letter-exchange".into(),
             long_string(DEAD_LETTER_EXCHANGE),
@@ -127,13 +121,7 @@ impl Topology {
             "x-delivery-limit".into(),
             AMQPValue::LongLongInt(self.delivery_limit.into()),
         );
-        // At-least-once dead-lettering needs reject-publish overflow; keeps delivery-limit
-        // dead letters from being lost if the dead queue's node is briefly unavailable.
-        args.insert("x-overflow".into(), long_string("reject-publish"));
-        args.insert(
-            "x-dead-letter-strategy".into(),
-            long_string("at-least-once"),
-        );
+        at_least_once(&mut args);
         args
     }
 
@@ -146,8 +134,30 @@ impl Topology {
         // When the delay expires the broker sends the message back to the work queue.
         args.insert("x-dead-letter-exchange".into(), long_string(EXCHANGE));
         args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
+        at_least_once(&mut args);
         args
     }
+}
+
+/// At-least-once dead-lettering (it needs reject-publish overflow): a message that expires or
+/// passes the delivery limit stays until the queue it goes to has confirmed it, so none is lost
+/// while that queue's leader moves or is briefly unavailable.
+fn at_least_once(args: &mut FieldTable) {
+    args.insert("x-overflow".into(), long_string("reject-publish"));
+    args.insert(
+        "x-dead-letter-strategy".into(),
+        long_string("at-least-once"),
+    );
+}
+
+/// `args` for a quorum queue, with `replicas` its replica count at creation (capped by the broker
+/// at the cluster's size).
+fn quorum(mut args: FieldTable, replicas: Option<u32>) -> FieldTable {
+    args.insert("x-queue-type".into(), long_string("quorum"));
+    if let Some(replicas) = replicas {
+        args.insert(REPLICAS_ARG.into(), AMQPValue::LongInt(replicas as i32));
+    }
+    args
 }
 
 fn long_string(s: &str) -> AMQPValue {
@@ -163,45 +173,8 @@ fn durable() -> QueueDeclareOptions {
 
 /// Declares the exchanges, the job's queues and their bindings, on channels of its own (a
 /// refused declare closes its channel).
-///
-/// The work queue is declared with its replica count first. A queue created before that setting
-/// existed, or with another count, refuses that (PRECONDITION_FAILED naming [`REPLICAS_ARG`]):
-/// then it is declared without the count, and if that is refused for the count too, the queue
-/// is taken as it is (its other arguments are then not compared). Any other refusal is returned.
 pub async fn declare(connection: &Connection, topology: &Topology) -> Result<(), lapin::Error> {
-    let work: ShortString = topology.work_queue().into();
-    let mut declared = false;
-    for replicas in [Some(topology.quorum_replicas), None] {
-        let channel = connection.create_channel().await?;
-        match channel
-            .queue_declare(work.clone(), durable(), topology.work_arguments(replicas))
-            .await
-        {
-            Ok(_) => {
-                let _ = channel.close(200, "declared".into()).await;
-                declared = true;
-                break;
-            }
-            Err(error) if refused_for_replicas(&error) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    if !declared {
-        tracing::warn!(queue = %work, "Work queue exists with another replica count; taken as it is");
-    }
     let channel = connection.create_channel().await?;
-    declare_rest(&channel, topology).await?;
-    let _ = channel.close(200, "declared".into()).await;
-    Ok(())
-}
-
-/// A 406 whose reason names the replica count.
-fn refused_for_replicas(error: &lapin::Error) -> bool {
-    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
-        if e.get_id() == 406 && e.get_message().as_str().contains(REPLICAS_ARG))
-}
-
-async fn declare_rest(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
     let exchange_options = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
@@ -216,36 +189,100 @@ async fn declare_rest(channel: &Channel, topology: &Topology) -> Result<(), lapi
             )
             .await?;
     }
-    let work: ShortString = topology.work_queue().into();
-    channel
-        .queue_bind(
-            work,
-            EXCHANGE.into(),
-            topology.routing_key().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let replicas = topology.quorum_replicas;
+    declare_quorum(
+        connection,
+        &topology.work_queue(),
+        topology.work_arguments(),
+        replicas,
+    )
+    .await?;
     for (i, delay) in topology.tier_delays_ms.iter().enumerate() {
         let name = topology.retry_queue(i + 1);
-        channel
-            .queue_declare(name.into(), durable(), topology.retry_arguments(*delay))
-            .await?;
-    }
-    let dead: ShortString = topology.dead_queue().into();
-    channel
-        .queue_declare(dead.clone(), durable(), FieldTable::default())
-        .await?;
-    channel
-        .queue_bind(
-            dead,
-            DEAD_LETTER_EXCHANGE.into(),
-            topology.routing_key().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
+        declare_quorum(
+            connection,
+            &name,
+            topology.retry_arguments(*delay),
+            replicas,
         )
         .await?;
+    }
+    declare_quorum(
+        connection,
+        &topology.dead_queue(),
+        FieldTable::default(),
+        replicas,
+    )
+    .await?;
+    for (queue, exchange) in [
+        (topology.work_queue(), EXCHANGE),
+        (topology.dead_queue(), DEAD_LETTER_EXCHANGE),
+    ] {
+        channel
+            .queue_bind(
+                queue.into(),
+                exchange.into(),
+                topology.routing_key().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    let _ = channel.close(200, "declared".into()).await;
     Ok(())
+}
+
+/// Declares quorum queue `name` with `args` and its replica count.
+///
+/// RabbitMQ compares [`REPLICAS_ARG`] and the queue type when a queue is declared again, although
+/// the count means nothing after creation. A queue created before the count was set, or with
+/// another count, or as a classic queue by an older k3sync, refuses the declare
+/// (PRECONDITION_FAILED naming one of them): then it is declared without the count, and if that
+/// is refused for the same reasons the queue is taken as it is, with a warning (its other
+/// arguments are then not compared). Any other refusal is returned.
+async fn declare_quorum(
+    connection: &Connection,
+    name: &str,
+    args: FieldTable,
+    replicas: u32,
+) -> Result<(), lapin::Error> {
+    for replicas in [Some(replicas), None] {
+        let channel = connection.create_channel().await?;
+        match channel
+            .queue_declare(name.into(), durable(), quorum(args.clone(), replicas))
+            .await
+        {
+            Ok(_) => {
+                let _ = channel.close(200, "declared".into()).await;
+                return Ok(());
+            }
+            Err(error) if refused_for_kind(&error) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let channel = connection.create_channel().await?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(name.into(), passive, FieldTable::default())
+        .await?;
+    let _ = channel.close(200, "declared".into()).await;
+    tracing::warn!(
+        queue = name,
+        "Queue exists as another type or replica count; taken as it is"
+    );
+    Ok(())
+}
+
+/// A 406 whose reason names the replica count or the queue type.
+fn refused_for_kind(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
+        if e.get_id() == 406
+            && [REPLICAS_ARG, "x-queue-type"]
+                .iter()
+                .any(|arg| e.get_message().as_str().contains(arg)))
 }
 
 /// Messages ready and consumers of a queue, from a passive declare (no management plugin needed).
