@@ -1,16 +1,21 @@
 //! Every exchange and queue name, and the one function that declares them. Both binaries call
 //! [`declare`] at start; re-declaring with the same arguments is a no-op on the broker.
 //!
-//! On a cluster every queue of a job is a quorum queue with `amqp.quorum_replicas` replicas (a
-//! majority of them must be up for it to take or give messages), the retry tiers and the dead
-//! queue too. They were classic queues, which live on one node: while that node is down every
-//! process's `declare` of the job is refused (their home node is unreachable), so a worker that
-//! lost its own node could not start consuming again on another, and a retry or dead letter could
-//! not be published. A quorum retry tier keeps its TTL (quorum queues have per-queue message TTL
+//! On a cluster the work queue and the retry tiers are quorum queues with `amqp.quorum_replicas`
+//! replicas (a majority of them must be up for a queue to take or give messages). Classic queues
+//! live on one node, and while it is down every process's declare of the job is refused, so a
+//! worker that lost its own node could not consume again anywhere, and no retry could be
+//! published: so the tiers are quorum too. A quorum tier keeps its TTL (per-queue message TTL
 //! since RabbitMQ 3.10, the oldest k3sync supports) and dead-letters at least once back into the
-//! work exchange, so a tier's expiry loses nothing either. Classic mirroring is deprecated.
-//! Queues declared by an older k3sync (classic tiers, or no replica count) are taken as they are,
-//! with a warning: drain and delete them to have them declared replicated.
+//! work exchange, so a tier's expiry loses nothing either.
+//!
+//! The dead queue stays a classic durable queue: `ctl dlq` reads it in place with `basic.get` and
+//! puts each letter back where it was, which only a classic queue does (a quorum queue serves
+//! returned messages first, reordering the queue), and every dead letter is also a row in
+//! `error_log`. While its node is down, [`declare`] goes on without it and dead letters wait
+//! (their publish is not confirmed, so the worker gets the delivery back later). Classic mirroring
+//! is deprecated and not used. Queues declared by an older k3sync (classic tiers, no replica
+//! count) are taken as they are, with a warning: drain and delete them to have them replicated.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -207,29 +212,56 @@ pub async fn declare(connection: &Connection, topology: &Topology) -> Result<(),
         )
         .await?;
     }
-    declare_quorum(
-        connection,
-        &topology.dead_queue(),
-        FieldTable::default(),
-        replicas,
-    )
-    .await?;
-    for (queue, exchange) in [
-        (topology.work_queue(), EXCHANGE),
-        (topology.dead_queue(), DEAD_LETTER_EXCHANGE),
-    ] {
-        channel
-            .queue_bind(
-                queue.into(),
-                exchange.into(),
-                topology.routing_key().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+    bind(&channel, &topology.work_queue(), EXCHANGE, topology).await?;
+    let _ = channel.close(200, "declared".into()).await;
+    declare_dead(connection, topology).await
+}
+
+/// The dead queue: classic durable, on one node (see the file's header). While that node is down
+/// the broker refuses its declare (NOT_FOUND, "home node … is down or inaccessible"): the queue
+/// and its binding exist already, so that is only logged and the process goes on; dead letters
+/// published meanwhile are not confirmed and come back to the worker later.
+async fn declare_dead(connection: &Connection, topology: &Topology) -> Result<(), lapin::Error> {
+    let channel = connection.create_channel().await?;
+    let dead = topology.dead_queue();
+    match channel
+        .queue_declare(dead.as_str().into(), durable(), FieldTable::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(error) if home_node_down(&error) => {
+            tracing::warn!(queue = %dead, error = %error,
+                "Dead queue's node is down; dead letters wait until it returns");
+            return Ok(());
+        }
+        Err(error) => return Err(error),
     }
+    bind(&channel, &dead, DEAD_LETTER_EXCHANGE, topology).await?;
     let _ = channel.close(200, "declared".into()).await;
     Ok(())
+}
+
+async fn bind(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    topology: &Topology,
+) -> Result<(), lapin::Error> {
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            topology.routing_key().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// A 404 because a durable classic queue's node is down.
+fn home_node_down(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
+        if e.get_id() == 404 && e.get_message().as_str().contains("down or inaccessible"))
 }
 
 /// Declares quorum queue `name` with `args` and its replica count.

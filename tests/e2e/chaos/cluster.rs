@@ -124,11 +124,12 @@ async fn a_full_pass_through_the_cluster_survives_its_leader_stopping_and_anothe
     require_restarts_allowed(
         "a_full_pass_through_the_cluster_survives_its_leader_stopping_and_another_node_dying",
     );
-    // Slow pages (0.4 s each): the pass is still publishing when the leader stops.
+    // Slow pages (1.5 s each, about 70 s for the pass): the pass is still publishing, and the
+    // workers still writing, through every step below.
     let run = ClusterRun::start(MockConfig {
         rows: ROWS,
         faults: Faults {
-            latency_ms: 400,
+            latency_ms: 1_500,
             ..Faults::default()
         },
         ..MockConfig::default()
