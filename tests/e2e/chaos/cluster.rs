@@ -183,11 +183,11 @@ async fn a_full_pass_through_the_cluster_survives_its_leader_stopping_and_anothe
         let after_kill = run
             .wait_past(run.written().await, Duration::from_secs(60))
             .await;
-        (first_write, after_kill)
+        (first_write, after_kill, victim)
     };
     let producing =
         run_producer_until_done(&run.env, &run.config, &env_vars, Duration::from_secs(600));
-    let (producer, (first_write, after_kill)) = tokio::join!(producing, chaos);
+    let (producer, (first_write, after_kill, victim)) = tokio::join!(producing, chaos);
     eprintln!(
         "producer: {producer:?}; first record written {first_write:?} after the leader stopped, \
          {after_kill:?} after the kill"
@@ -195,6 +195,8 @@ async fn a_full_pass_through_the_cluster_survives_its_leader_stopping_and_anothe
     run.wait_until_synced(&mut watch, Duration::from_secs(300))
         .await;
     workers.stop().await;
+    // Back, so the dead queue (a classic queue, on the node that declared it) can be read.
+    run.cluster.start_node(victim);
     run.assert_exact().await;
     watch.close().await;
     run.finish().await;
@@ -251,6 +253,8 @@ async fn a_producer_whose_cluster_node_dies_mid_pass_moves_to_another_and_loses_
     run.wait_until_synced(&mut watch, Duration::from_secs(180))
         .await;
     workers.stop().await;
+    // Back, so the dead queue (a classic queue, on the node that declared it) can be read.
+    run.cluster.start_node(leader);
     run.assert_exact().await;
     watch.close().await;
     run.finish().await;
