@@ -351,4 +351,30 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_work_queue_and_the_tiers_are_quorum_with_the_replica_count_and_dead_letter_at_least_once()
+     {
+        let t = Topology {
+            job: "materials".into(),
+            tier_delays_ms: vec![5000],
+            delivery_limit: 20,
+            quorum_replicas: 3,
+        };
+        for args in [
+            quorum(t.work_arguments(), Some(3)),
+            quorum(t.retry_arguments(5000), Some(3)),
+        ] {
+            let args = args.inner();
+            assert_eq!(args.get("x-queue-type"), Some(&long_string("quorum")));
+            assert_eq!(args.get(REPLICAS_ARG), Some(&AMQPValue::LongInt(3)));
+            assert_eq!(
+                args.get("x-dead-letter-strategy"),
+                Some(&long_string("at-least-once"))
+            );
+        }
+        // Without the count (a queue declared before it was set).
+        let args = quorum(t.work_arguments(), None);
+        assert!(args.inner().get(REPLICAS_ARG).is_none());
+    }
 }

@@ -17,8 +17,9 @@ pub struct AmqpSettings {
     /// that answers and, when it loses that connection, tries the next one first. Contains a
     /// password: set it through the environment (`K3SYNC__AMQP__URL`).
     pub url: BrokerUrls,
-    /// Replicas of each work queue (quorum) when it is first declared; RabbitMQ caps it at the
-    /// cluster's size, so 3 gives one replica on a single node and three on a 3-node cluster.
+    /// Replicas of the work queue and the retry tiers (quorum queues) when they are first declared;
+    /// RabbitMQ caps it at the cluster's size, so 3 gives one replica on a single node and three
+    /// on a 3-node cluster.
     /// Odd numbers: a quorum queue needs a majority of its replicas up. Changing it later does not
     /// change an existing queue (`rabbitmq-queues grow`/`shrink` do); `ctl check` warns when a
     /// work queue has fewer replicas than this.
