@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check k3sync has, as CI runs them (.ci/run calls this script, so the two cannot drift):
 # fmt, clippy, the compose file, the whole test suite, then the tests that restart RabbitMQ and
-# MariaDB, alone and one at a time.
+# MariaDB and those that run a three-node RabbitMQ cluster (scripts/cluster.sh), alone and one at
+# a time.
 #
 #   scripts/test.sh [--no-restarts]
 #
@@ -13,7 +14,7 @@
 # cargo-nextest. It starts MariaDB and RabbitMQ when they are stopped. It needs the Rust
 # toolchain (rustup) already installed.
 #
-# --no-restarts leaves out the last step, for machines where other work uses the same services.
+# --no-restarts leaves out the last two steps, for machines where other work uses the same services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,6 +85,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 if command -v docker-compose >/dev/null 2>&1; then
   log "docker-compose config"
   docker-compose -f docker-compose.yml config -q
+  docker-compose -f docker-compose.yml --profile cluster config -q
 else
   log "docker-compose config: skipped (no docker-compose on this machine)"
 fi
@@ -100,4 +102,9 @@ if [ "$restarts" = 1 ]; then
   log "tests that restart RabbitMQ and MariaDB"
   K3SYNC_CHAOS_RESTARTS=1 cargo nextest run -p k3sync-tests --no-fail-fast -j 1 \
     --run-ignored only -E 'test(/_restart_/)'
+  # Three extra broker nodes on 5681-5683 beside the machine's own; each test starts the cluster
+  # with scripts/cluster.sh and stops it (deleting its data) at its end.
+  log "tests through a three-node RabbitMQ cluster"
+  K3SYNC_CHAOS_RESTARTS=1 cargo nextest run -p k3sync-tests --no-fail-fast -j 1 \
+    --run-ignored only -E 'test(/_cluster_/)'
 fi

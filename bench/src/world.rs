@@ -92,8 +92,7 @@ impl World {
         k3sync_common::kingdee::install_crypto_provider();
         // Declared up front, so passive declares (queue depth) never meet a missing queue.
         let connection = amqp::connect(&settings.amqp, "k3sync-bench-setup").await?;
-        let channel = amqp::open_channel(&connection, false).await?;
-        amqp::declare(&channel, &Topology::new(&job, &settings.amqp)).await?;
+        amqp::declare(&connection, &Topology::new(&job, &settings.amqp)).await?;
         let _ = connection.close(200, "done".into()).await;
         Ok(Self {
             database,

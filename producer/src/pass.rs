@@ -99,12 +99,9 @@ impl Producer {
         let publisher = Publisher::new(amqp::open_channel(&connection, true).await?);
         let monitor = amqp::open_channel(&connection, false).await?;
         for job in &settings.jobs {
-            amqp::declare(
-                publisher.channel(),
-                &Topology::new(&job.name, &settings.amqp),
-            )
-            .await
-            .with_context(|| format!("declaring the queues of job `{}`", job.name))?;
+            amqp::declare(&connection, &Topology::new(&job.name, &settings.amqp))
+                .await
+                .with_context(|| format!("declaring the queues of job `{}`", job.name))?;
         }
         Ok(Self {
             settings: Arc::new(settings),

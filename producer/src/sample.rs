@@ -41,8 +41,12 @@ pub async fn sample_queues(settings: Settings, job: String, cancel: Cancellation
         metrics::counter!(series::QUEUE_SAMPLE_FAILURES, series::JOB => job.clone()).increment(1);
         let delay = backoff.next_delay();
         if let Err(error) = result {
-            tracing::warn!(job, error = %error, delay_ms = delay.as_millis() as u64,
-                "Cannot sample the queues, reconnecting");
+            tracing::warn!(
+                job,
+                error = format!("{error:#}"),
+                delay_ms = delay.as_millis() as u64,
+                "Cannot sample the queues, reconnecting"
+            );
         }
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -58,11 +62,11 @@ async fn session(
     job: &str,
     every: Duration,
     cancel: &CancellationToken,
-) -> Result<(), lapin::Error> {
+) -> anyhow::Result<()> {
     let connection = amqp::connect(&settings.amqp, "k3sync-producer-sampler").await?;
     let channel = amqp::open_channel(&connection, false).await?;
     // Declared (idempotently) so that a passive look never meets a missing queue.
-    amqp::declare(&channel, topology).await?;
+    amqp::declare(&connection, topology).await?;
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
@@ -75,7 +79,7 @@ async fn session(
         }
     };
     let _ = connection.close(200, "sampler done".into()).await;
-    result
+    Ok(result?)
 }
 
 async fn sample_once(
@@ -99,14 +103,14 @@ async fn sample_once(
 #[cfg(test)]
 mod tests {
     use k3sync_common::settings::AmqpSettings;
-    use secrecy::SecretString;
 
     use super::*;
 
     #[test]
     fn every_queue_of_the_job_is_sampled_with_its_kind() {
         let amqp = AmqpSettings {
-            url: SecretString::from("amqp://x"),
+            url: "amqp://x".into(),
+            quorum_replicas: 3,
             retry_tiers_secs: vec![5, 30],
             delivery_limit: 20,
             records_per_message: 100,

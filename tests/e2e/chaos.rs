@@ -7,6 +7,7 @@
 //! Each binary logs to `$TMPDIR/k3sync-<id>/`; `K3SYNC_CHAOS_LOG` sets their `RUST_LOG`.
 
 mod broker;
+mod cluster;
 mod kingdee;
 mod mysql;
 mod producer;

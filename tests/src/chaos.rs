@@ -3,12 +3,14 @@
 //! the queues seen from outside (`queues`); the binaries as processes a test can kill
 //! (`process`); and the shared servers a test can disturb (`servers`).
 
+mod cluster;
 mod expect;
 mod poison;
 mod process;
 mod queues;
 mod servers;
 
+pub use cluster::Cluster;
 pub use expect::{
     COLUMNS, Row, assert_same_table, expected, expected_row, row_count, table, table_where,
 };

@@ -124,7 +124,7 @@ impl TestEnv {
         settings.kingdee.retry_min_delay_ms = 20;
         settings.kingdee.retry_max_delay_ms = 200;
         settings.mysql.url = SecretString::from(format!("{}/{database}", mysql_server_url()));
-        settings.amqp.url = SecretString::from(amqp_url());
+        settings.amqp.url = amqp_url().into();
         settings.producer.listen = String::new();
         settings.producer.lock_wait_secs = 60;
         settings.worker.listen = String::new();

@@ -63,7 +63,7 @@ async fn session(
     let connection = amqp::connect(&ctx.amqp, &format!("k3sync-worker {}", ctx.worker_id)).await?;
     let channel = amqp::open_channel(&connection, false).await?;
     let publisher = Publisher::new(amqp::open_channel(&connection, true).await?);
-    amqp::declare(&channel, &ctx.topology).await?;
+    amqp::declare(&connection, &ctx.topology).await?;
     channel
         .basic_qos(prefetch(ctx), BasicQosOptions::default())
         .await?;

@@ -6,7 +6,7 @@ pub mod envelope;
 mod publisher;
 pub mod topology;
 
-pub use connect::{connect, open_channel};
+pub use connect::{ConnectError, connect, open_channel};
 pub use envelope::{Entry, Envelope, EnvelopeError, Kind};
 pub use publisher::{Outgoing, PublishError, Publisher};
 pub use topology::{Route, Topology, declare};

@@ -1,9 +1,25 @@
 //! Every exchange and queue name, and the one function that declares them. Both binaries call
 //! [`declare`] at start; re-declaring with the same arguments is a no-op on the broker.
+//!
+//! On a cluster the work queue and the retry tiers are quorum queues with `amqp.quorum_replicas`
+//! replicas (a majority of them must be up for a queue to take or give messages). Classic queues
+//! live on one node, and while it is down every process's declare of the job is refused, so a
+//! worker that lost its own node could not consume again anywhere, and no retry could be
+//! published: so the tiers are quorum too. A quorum tier keeps its TTL (per-queue message TTL
+//! since RabbitMQ 3.10, the oldest k3sync supports) and dead-letters at least once back into the
+//! work exchange, so a tier's expiry loses nothing either.
+//!
+//! The dead queue stays a classic durable queue: `ctl dlq` reads it in place with `basic.get` and
+//! puts each letter back where it was, which only a classic queue does (a quorum queue serves
+//! returned messages first, reordering the queue), and every dead letter is also a row in
+//! `error_log`. While its node is down, [`declare`] goes on without it and dead letters wait
+//! (their publish is not confirmed, so the worker gets the delivery back later). Classic mirroring
+//! is deprecated and not used. Queues declared by an older k3sync (classic tiers, no replica
+//! count) are taken as they are, with a warning: drain and delete them to have them replicated.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Channel, ExchangeKind};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection, ExchangeKind};
 
 use crate::settings::AmqpSettings;
 
@@ -26,7 +42,13 @@ pub struct Topology {
     /// Retry tier delays in milliseconds, tier 1 first.
     pub tier_delays_ms: Vec<u64>,
     pub delivery_limit: u32,
+    /// Replicas of the work queue when it is created (`x-quorum-initial-group-size`).
+    pub quorum_replicas: u32,
 }
+
+/// The argument that sets a quorum queue's replica count at creation. RabbitMQ compares it too
+/// when a queue is declared again, although it means nothing after creation: see [`declare`].
+pub const REPLICAS_ARG: &str = "x-quorum-initial-group-size";
 
 impl Topology {
     pub fn new(job: &str, settings: &AmqpSettings) -> Self {
@@ -34,6 +56,7 @@ impl Topology {
             job: job.to_owned(),
             tier_delays_ms: settings.retry_tiers_secs.iter().map(|s| s * 1000).collect(),
             delivery_limit: settings.delivery_limit,
+            quorum_replicas: settings.quorum_replicas,
         }
     }
 
@@ -92,7 +115,6 @@ impl Topology {
 
     fn work_arguments(&self) -> FieldTable {
         let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), long_string("quorum"));
         args.insert(
             "x-dead-letter-exchange".into(),
             long_string(DEAD_LETTER_EXCHANGE),
@@ -104,13 +126,7 @@ impl Topology {
             "x-delivery-limit".into(),
             AMQPValue::LongLongInt(self.delivery_limit.into()),
         );
-        // At-least-once dead-lettering needs reject-publish overflow; keeps delivery-limit
-        // dead letters from being lost if the dead queue's node is briefly unavailable.
-        args.insert("x-overflow".into(), long_string("reject-publish"));
-        args.insert(
-            "x-dead-letter-strategy".into(),
-            long_string("at-least-once"),
-        );
+        at_least_once(&mut args);
         args
     }
 
@@ -123,8 +139,30 @@ impl Topology {
         // When the delay expires the broker sends the message back to the work queue.
         args.insert("x-dead-letter-exchange".into(), long_string(EXCHANGE));
         args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
+        at_least_once(&mut args);
         args
     }
+}
+
+/// At-least-once dead-lettering (it needs reject-publish overflow): a message that expires or
+/// passes the delivery limit stays until the queue it goes to has confirmed it, so none is lost
+/// while that queue's leader moves or is briefly unavailable.
+fn at_least_once(args: &mut FieldTable) {
+    args.insert("x-overflow".into(), long_string("reject-publish"));
+    args.insert(
+        "x-dead-letter-strategy".into(),
+        long_string("at-least-once"),
+    );
+}
+
+/// `args` for a quorum queue, with `replicas` its replica count at creation (capped by the broker
+/// at the cluster's size).
+fn quorum(mut args: FieldTable, replicas: Option<u32>) -> FieldTable {
+    args.insert("x-queue-type".into(), long_string("quorum"));
+    if let Some(replicas) = replicas {
+        args.insert(REPLICAS_ARG.into(), AMQPValue::LongInt(replicas as i32));
+    }
+    args
 }
 
 fn long_string(s: &str) -> AMQPValue {
@@ -138,8 +176,10 @@ fn durable() -> QueueDeclareOptions {
     }
 }
 
-/// Declares the exchanges, the job's queues and their bindings.
-pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
+/// Declares the exchanges, the job's queues and their bindings, on channels of its own (a
+/// refused declare closes its channel).
+pub async fn declare(connection: &Connection, topology: &Topology) -> Result<(), lapin::Error> {
+    let channel = connection.create_channel().await?;
     let exchange_options = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
@@ -154,39 +194,127 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
             )
             .await?;
     }
-    let work: ShortString = topology.work_queue().into();
-    channel
-        .queue_declare(work.clone(), durable(), topology.work_arguments())
-        .await?;
-    channel
-        .queue_bind(
-            work,
-            EXCHANGE.into(),
-            topology.routing_key().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let replicas = topology.quorum_replicas;
+    declare_quorum(
+        connection,
+        &topology.work_queue(),
+        topology.work_arguments(),
+        replicas,
+    )
+    .await?;
     for (i, delay) in topology.tier_delays_ms.iter().enumerate() {
         let name = topology.retry_queue(i + 1);
-        channel
-            .queue_declare(name.into(), durable(), topology.retry_arguments(*delay))
-            .await?;
-    }
-    let dead: ShortString = topology.dead_queue().into();
-    channel
-        .queue_declare(dead.clone(), durable(), FieldTable::default())
+        declare_quorum(
+            connection,
+            &name,
+            topology.retry_arguments(*delay),
+            replicas,
+        )
         .await?;
+    }
+    bind(&channel, &topology.work_queue(), EXCHANGE, topology).await?;
+    let _ = channel.close(200, "declared".into()).await;
+    declare_dead(connection, topology).await
+}
+
+/// The dead queue: classic durable, on one node (see the file's header). While that node is down
+/// the broker refuses its declare (NOT_FOUND, "home node … is down or inaccessible"): the queue
+/// and its binding exist already, so that is only logged and the process goes on; dead letters
+/// published meanwhile are not confirmed and come back to the worker later.
+async fn declare_dead(connection: &Connection, topology: &Topology) -> Result<(), lapin::Error> {
+    let channel = connection.create_channel().await?;
+    let dead = topology.dead_queue();
+    match channel
+        .queue_declare(dead.as_str().into(), durable(), FieldTable::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(error) if home_node_down(&error) => {
+            tracing::warn!(queue = %dead, error = %error,
+                "Dead queue's node is down; dead letters wait until it returns");
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    }
+    bind(&channel, &dead, DEAD_LETTER_EXCHANGE, topology).await?;
+    let _ = channel.close(200, "declared".into()).await;
+    Ok(())
+}
+
+async fn bind(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    topology: &Topology,
+) -> Result<(), lapin::Error> {
     channel
         .queue_bind(
-            dead,
-            DEAD_LETTER_EXCHANGE.into(),
+            queue.into(),
+            exchange.into(),
             topology.routing_key().into(),
             QueueBindOptions::default(),
             FieldTable::default(),
         )
+        .await
+}
+
+/// A 404 because a durable classic queue's node is down.
+fn home_node_down(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
+        if e.get_id() == 404 && e.get_message().as_str().contains("down or inaccessible"))
+}
+
+/// Declares quorum queue `name` with `args` and its replica count.
+///
+/// RabbitMQ compares [`REPLICAS_ARG`] and the queue type when a queue is declared again, although
+/// the count means nothing after creation. A queue created before the count was set, or with
+/// another count, or as a classic queue by an older k3sync, refuses the declare
+/// (PRECONDITION_FAILED naming one of them): then it is declared without the count, and if that
+/// is refused for the same reasons the queue is taken as it is, with a warning (its other
+/// arguments are then not compared). Any other refusal is returned.
+async fn declare_quorum(
+    connection: &Connection,
+    name: &str,
+    args: FieldTable,
+    replicas: u32,
+) -> Result<(), lapin::Error> {
+    for replicas in [Some(replicas), None] {
+        let channel = connection.create_channel().await?;
+        match channel
+            .queue_declare(name.into(), durable(), quorum(args.clone(), replicas))
+            .await
+        {
+            Ok(_) => {
+                let _ = channel.close(200, "declared".into()).await;
+                return Ok(());
+            }
+            Err(error) if refused_for_kind(&error) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let channel = connection.create_channel().await?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(name.into(), passive, FieldTable::default())
         .await?;
+    let _ = channel.close(200, "declared".into()).await;
+    tracing::warn!(
+        queue = name,
+        "Queue exists as another type or replica count; taken as it is"
+    );
     Ok(())
+}
+
+/// A 406 whose reason names the replica count or the queue type.
+fn refused_for_kind(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
+        if e.get_id() == 406
+            && [REPLICAS_ARG, "x-queue-type"]
+                .iter()
+                .any(|arg| e.get_message().as_str().contains(arg)))
 }
 
 /// Messages ready and consumers of a queue, from a passive declare (no management plugin needed).
@@ -211,6 +339,7 @@ mod tests {
             job: "materials".into(),
             tier_delays_ms: vec![5000, 30000],
             delivery_limit: 20,
+            quorum_replicas: 3,
         };
         assert_eq!(
             t.all_queues(),
@@ -221,5 +350,31 @@ mod tests {
                 "k3sync.materials.dead"
             ]
         );
+    }
+
+    #[test]
+    fn the_work_queue_and_the_tiers_are_quorum_with_the_replica_count_and_dead_letter_at_least_once()
+     {
+        let t = Topology {
+            job: "materials".into(),
+            tier_delays_ms: vec![5000],
+            delivery_limit: 20,
+            quorum_replicas: 3,
+        };
+        for args in [
+            quorum(t.work_arguments(), Some(3)),
+            quorum(t.retry_arguments(5000), Some(3)),
+        ] {
+            let args = args.inner();
+            assert_eq!(args.get("x-queue-type"), Some(&long_string("quorum")));
+            assert_eq!(args.get(REPLICAS_ARG), Some(&AMQPValue::LongInt(3)));
+            assert_eq!(
+                args.get("x-dead-letter-strategy"),
+                Some(&long_string("at-least-once"))
+            );
+        }
+        // Without the count (a queue declared before it was set).
+        let args = quorum(t.work_arguments(), None);
+        assert!(args.inner().get(REPLICAS_ARG).is_none());
     }
 }

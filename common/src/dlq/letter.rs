@@ -111,6 +111,7 @@ mod tests {
             job: "materials".into(),
             tier_delays_ms: vec![5_000],
             delivery_limit: 20,
+            quorum_replicas: 3,
         };
         let out = letter.outgoing(&topology, "2024-01-01T00:00:00Z", "w-1");
         assert_eq!(

@@ -1,10 +1,10 @@
 //! `[amqp]`: the RabbitMQ broker and the knobs of the queue topology and of message size.
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::SettingsError;
-use super::validate::{ensure, required};
+use super::broker_urls::BrokerUrls;
+use super::validate::ensure;
 
 /// Smallest `max_message_bytes` accepted: one page's records must fit in a few messages.
 const MIN_MESSAGE_BYTES: usize = 64 * 1024;
@@ -12,9 +12,18 @@ const MIN_MESSAGE_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AmqpSettings {
-    /// `amqp://user:password@host:5672/vhost`. Required. Contains a password: set it through the
-    /// environment (`K3SYNC__AMQP__URL`).
-    pub url: SecretString,
+    /// `amqp://user:password@host:5672/vhost`, or one such address per node of a cluster: a list
+    /// in the file, comma-separated in the environment. Required. A process connects to the first
+    /// that answers and, when it loses that connection, tries the next one first. Contains a
+    /// password: set it through the environment (`K3SYNC__AMQP__URL`).
+    pub url: BrokerUrls,
+    /// Replicas of the work queue and the retry tiers (quorum queues) when they are first declared;
+    /// RabbitMQ caps it at the cluster's size, so 3 gives one replica on a single node and three
+    /// on a 3-node cluster.
+    /// Odd numbers: a quorum queue needs a majority of its replicas up. Changing it later does not
+    /// change an existing queue (`rabbitmq-queues grow`/`shrink` do); `ctl check` warns when a
+    /// work queue has fewer replicas than this.
+    pub quorum_replicas: u32,
     /// Delays of the retry tiers in seconds, in order (tier n is `k3sync.<job>.retry.<n>`); at
     /// least one tier, each above 0.
     pub retry_tiers_secs: Vec<u64>,
@@ -33,7 +42,8 @@ pub struct AmqpSettings {
 impl Default for AmqpSettings {
     fn default() -> Self {
         Self {
-            url: SecretString::from(String::new()),
+            url: BrokerUrls::default(),
+            quorum_replicas: 3,
             retry_tiers_secs: vec![5, 30, 300],
             delivery_limit: 20,
             records_per_message: 100,
@@ -44,7 +54,12 @@ impl Default for AmqpSettings {
 
 impl AmqpSettings {
     pub(super) fn validate(&self) -> Result<(), SettingsError> {
-        required("amqp.url", self.url.expose_secret())?;
+        self.url.validate()?;
+        ensure(
+            self.quorum_replicas > 0,
+            "amqp.quorum_replicas",
+            "must be at least 1",
+        )?;
         ensure(
             self.records_per_message > 0,
             "amqp.records_per_message",

@@ -6,6 +6,7 @@
 //! the settings reference), its defaults (one `impl Default`) and its rules (one `validate`).
 
 mod amqp;
+mod broker_urls;
 mod job;
 mod kingdee;
 mod mysql;
@@ -23,6 +24,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 pub use amqp::AmqpSettings;
+pub use broker_urls::{BrokerUrls, redact};
 pub use job::{JobSettings, LeaveMode, LeaveSettings, SyncMode, TargetSettings, filter_and};
 pub use kingdee::{AuthMode, KingdeeSettings};
 pub use mysql::MySqlSettings;

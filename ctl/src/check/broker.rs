@@ -110,10 +110,8 @@ async fn queues(
         );
         return Ok(());
     }
-    let channel = amqp::open_channel(connection, false).await?;
-    match amqp::declare(&channel, topology).await {
+    match amqp::declare(connection, topology).await {
         Ok(()) => {
-            let _ = channel.close(200, "ctl check done".into()).await;
             let tiers: Vec<String> = topology
                 .tier_delays_ms
                 .iter()

@@ -2,9 +2,11 @@
 //! with the detail an operator acts on). Settings load; MySQL answers and has every migration;
 //! each job's mapping compiles and fits the live table; Kingdee accepts the credentials and the
 //! job's form and fields; RabbitMQ answers, its version is supported, and each job's queues
-//! exist with the arguments the producer and worker declare.
+//! exist with the arguments the producer and worker declare; the cluster's nodes and each work
+//! queue's replicas and leader, where `rabbitmqctl` can tell.
 
 mod broker;
+mod cluster;
 mod kingdee;
 mod mysql;
 mod version;
@@ -123,6 +125,7 @@ pub async fn run(settings: &Settings, config: &str) -> Report {
     mysql::check(settings, &mappings, &mut report).await;
     kingdee::check(settings, &mappings, &mut report).await;
     broker::check(settings, &mut report).await;
+    cluster::check(settings, &mut report).await;
     report
 }
 

@@ -9,7 +9,6 @@ use k3sync_common::settings::AmqpSettings;
 use lapin::protocol::{AMQPClass, connection, parse_class};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::uri::{AMQPScheme, AMQPUri};
-use secrecy::ExposeSecret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -43,12 +42,20 @@ pub enum VersionError {
     Protocol(String, &'static str),
 }
 
+/// The first configured node that answers tells (the nodes of a cluster run one version).
 pub async fn server_info(settings: &AmqpSettings) -> Result<ServerInfo, VersionError> {
-    let uri: AMQPUri = settings
-        .url
-        .expose_secret()
-        .parse()
-        .map_err(VersionError::Url)?;
+    let mut last = VersionError::Url("no address".into());
+    for index in 0..settings.url.len() {
+        match node_info(settings.url.expose(index)).await {
+            Ok(info) => return Ok(info),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
+async fn node_info(url: &str) -> Result<ServerInfo, VersionError> {
+    let uri: AMQPUri = url.parse().map_err(VersionError::Url)?;
     if uri.scheme == AMQPScheme::AMQPS {
         return Err(VersionError::Tls);
     }

@@ -110,7 +110,7 @@ impl Broker {
             .await
             .unwrap();
         let channel = amqp::open_channel(&connection, true).await.unwrap();
-        amqp::declare(&channel, &amqp::Topology::new(job, &settings.amqp))
+        amqp::declare(&connection, &amqp::Topology::new(job, &settings.amqp))
             .await
             .unwrap();
         Self {

@@ -27,7 +27,7 @@ pub async fn publish_raw(env: &TestEnv, bodies: Vec<Vec<u8>>) {
             .await
             .expect("channel"),
     );
-    amqp::declare(publisher.channel(), &env.topology())
+    amqp::declare(&connection, &env.topology())
         .await
         .expect("declare");
     let messages: Vec<Outgoing> = bodies

@@ -183,3 +183,34 @@ fn a_bad_utc_offset_stops_the_load_and_names_the_setting() {
     assert!(text.contains("kingdee.utc_offset"), "{text}");
     assert!(text.contains("+08:00"), "{text}");
 }
+
+#[test]
+fn amqp_url_takes_a_list_of_nodes_and_names_a_bad_one_by_index() {
+    let one = "url = \"amqp://guest:guest@127.0.0.1:5672/%2f\"";
+    let settings = load_demo(|t| {
+        t.replace(
+            one,
+            "url = [\"amqp://guest:guest@127.0.0.1:5681/%2f\", \"amqp://guest:guest@127.0.0.1:5682/%2f\"]",
+        )
+    })
+    .unwrap();
+    assert_eq!(settings.amqp.url.len(), 2);
+    assert_eq!(
+        settings.amqp.url.expose(1),
+        "amqp://guest:guest@127.0.0.1:5682/%2f"
+    );
+    assert!(!format!("{settings:?}").contains("guest:guest"));
+    let error = load_demo(|t| {
+        t.replace(
+            one,
+            "url = [\"amqp://guest:guest@127.0.0.1:5681/%2f\", \"\"]",
+        )
+    })
+    .expect_err("an empty address");
+    assert!(error.to_string().contains("`amqp.url[1]`"), "{error}");
+}
+
+#[test]
+fn quorum_replicas_default_to_three() {
+    assert_eq!(AmqpSettings::default().quorum_replicas, 3);
+}
