@@ -327,8 +327,17 @@ fn tests_restarting_shared_servers_are_skipped_by_the_main_suite() {
         );
     }
     assert!(
-        ignored.iter().all(|t| t.contains("_restart_")),
-        "only the restart tests are ignored: {ignored:?}"
+        ignored
+            .iter()
+            .all(|t| t.contains("_restart_") || t.starts_with("chaos::cluster::")),
+        "only the restart and cluster tests are ignored: {ignored:?}"
+    );
+    assert!(
+        ignored
+            .iter()
+            .filter(|t| t.starts_with("chaos::cluster::"))
+            .all(|t| t.contains("_cluster_")),
+        "the cluster tests match the script's filter: {ignored:?}"
     );
 
     let root = k3sync_tests::workspace_root();
@@ -341,6 +350,10 @@ fn tests_restarting_shared_servers_are_skipped_by_the_main_suite() {
     assert!(
         script.contains("--run-ignored only") && script.contains("-E 'test(/_restart_/)'"),
         "scripts/test.sh runs the restart tests apart"
+    );
+    assert!(
+        script.contains("-E 'test(/_cluster_/)'"),
+        "scripts/test.sh runs the cluster tests apart"
     );
 }
 
