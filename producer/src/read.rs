@@ -179,16 +179,9 @@ impl Producer {
         stream: &Stream,
         report: &PassReport,
     ) -> Result<RunStatus, PassError> {
-        let query = stream.keyset.latest(&job.form_id, &stream.filter);
         let rows = self
-            .client
-            .execute_bill_query(&query)
-            .await
-            .map_err(|source| FetchError {
-                index: 0,
-                cursor: Cursor::Start,
-                source,
-            })?;
+            .query_once(&stream.keyset.latest(&job.form_id, &stream.filter))
+            .await?;
         // No row has the field yet: every row that gets it from now on is new, so the stream
         // starts at the beginning — stored, so the next pass reads instead of asking again.
         let newest = match rows.len().checked_sub(1) {
@@ -261,6 +254,23 @@ impl Producer {
             }
         }
         records
+    }
+
+    /// One query outside a stream's paging (the newest row, rows read again by key).
+    pub(crate) async fn query_once(
+        &self,
+        query: &k3sync_common::kingdee::BillQuery,
+    ) -> Result<Rows, PassError> {
+        self.client
+            .execute_bill_query(query)
+            .await
+            .map_err(|source| {
+                PassError::Fetch(FetchError {
+                    index: 0,
+                    cursor: Cursor::Start,
+                    source,
+                })
+            })
     }
 
     /// How the pages of `run_id` become messages to the job's work queue.

@@ -20,7 +20,7 @@ use sqlx::{MySqlPool, QueryBuilder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, fetch_pages};
+use crate::fetch::{AbortOnDrop, FetchPlan, fetch_pages};
 use crate::leaving;
 use crate::pass::{PassError, PassReport, Producer};
 use crate::stamp::Stamps;
@@ -164,15 +164,7 @@ impl Producer {
                     RESEND_PER_QUERY as u32,
                 );
                 let seen = stamps.next();
-                let rows = self
-                    .client
-                    .execute_bill_query(&query)
-                    .await
-                    .map_err(|source| FetchError {
-                        index: 0,
-                        cursor: Cursor::Start,
-                        source,
-                    })?;
+                let rows = self.query_once(&query).await?;
                 resent += rows.len() as u64;
                 self.publish_page(job, Kind::Upsert, &batcher, 0, rows, seen)
                     .await?;
