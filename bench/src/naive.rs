@@ -39,7 +39,7 @@ pub async fn run(
         let query = BillQuery {
             form_id: job.form_id.clone(),
             field_keys: field_keys.clone(),
-            filter_string: job.filter.clone(),
+            filter_string: job.matching(),
             order_string: String::new(),
             start_row: written as u64,
             limit: limit as u32,

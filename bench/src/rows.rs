@@ -31,7 +31,7 @@ pub async fn fetch_mapped(settings: &Settings) -> anyhow::Result<Vec<MappedRow>>
         let query = keyset.page(
             &job.form_id,
             &field_keys,
-            &job.filter,
+            &job.matching(),
             &cursor,
             job.page_size,
         );

@@ -35,7 +35,7 @@ pub async fn check(
         let query = BillQuery {
             form_id: job.form_id.clone(),
             field_keys: k3sync_producer::derive_field_keys(job, mapping),
-            filter_string: job.filter.clone(),
+            filter_string: job.matching(),
             order_string: String::new(),
             start_row: 0,
             limit: 1,
