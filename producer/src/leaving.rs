@@ -7,9 +7,10 @@ use std::path::Path;
 use anyhow::Context;
 use k3sync_common::amqp::{Envelope, Outgoing, Route};
 use k3sync_common::dlq::Headers;
-use k3sync_common::mapping::{CompiledMapping, MappingSpec, SqlValue};
+use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::record::Rows;
 use k3sync_common::settings::JobSettings;
+use k3sync_common::sink::target_key;
 use uuid::Uuid;
 
 /// Target keys per leave message (a key is ~10 bytes of JSON).
@@ -45,19 +46,14 @@ impl TargetKeys {
         &self.fields
     }
 
-    /// Each row's target key; `None` for a row whose key column does not give an integer
-    /// (such a row was never written either: the worker refuses it).
+    /// Each row's target key, read as the sink reads it ([`target_key`]); `None` for a row whose
+    /// key column does not give an integer (such a row was never written either: the worker
+    /// refuses it).
     pub fn of(&self, rows: &Rows) -> Vec<Option<i64>> {
         let positions = rows.positions(&self.fields);
         rows.rows
             .iter()
-            .map(
-                |values| match self.mapping.apply_row(&positions, values).ok()?.first()? {
-                    SqlValue::Int(key) => Some(*key),
-                    SqlValue::Text(text) | SqlValue::Decimal(text) => text.trim().parse().ok(),
-                    _ => None,
-                },
-            )
+            .map(|values| target_key(self.mapping.apply_row(&positions, values).ok()?.first()?))
             .collect()
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use k3sync_common::amqp::{Kind, Topology};
 use k3sync_common::kingdee::Keyset;
 use k3sync_common::record::{Cursor, Rows, parse_key};
-use k3sync_common::settings::{JobSettings, LeaveMode, filter_and as and};
+use k3sync_common::settings::{JobSettings, filter_and as and};
 use k3sync_common::state::RunStatus;
 use sqlx::{MySqlPool, QueryBuilder};
 use tokio::sync::mpsc;
@@ -206,9 +206,7 @@ impl TargetTable {
         Self {
             table: producer.target_keys(&job.name).table().to_owned(),
             key: producer.target_keys(&job.name).key_column().to_owned(),
-            mark: leave
-                .filter(|l| l.mode == LeaveMode::Mark)
-                .map(|l| l.mark_column.clone()),
+            mark: leave.and_then(|l| l.mark()).map(str::to_owned),
         }
     }
 

@@ -187,6 +187,11 @@ impl JobSettings {
 }
 
 impl LeaveSettings {
+    /// The mark column in mark mode; `None` in delete mode (its `mark_column` is not used).
+    pub fn mark(&self) -> Option<&str> {
+        (self.mode == LeaveMode::Mark).then_some(self.mark_column.as_str())
+    }
+
     fn validate(&self, at: &str) -> Result<(), SettingsError> {
         let column = |name: &str, value: &str| {
             let key = format!("{at}.{name}");
@@ -198,8 +203,8 @@ impl LeaveSettings {
             )
         };
         column("stamp_column", &self.stamp_column)?;
-        if self.mode == LeaveMode::Mark {
-            column("mark_column", &self.mark_column)?;
+        if let Some(mark) = self.mark() {
+            column("mark_column", mark)?;
         }
         Ok(())
     }

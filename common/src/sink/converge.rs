@@ -95,10 +95,7 @@ impl Convergence {
             Ok(column.to_owned())
         };
         let stamp = checked(STAMP, &leave.stamp_column)?;
-        let mark = match leave.mode {
-            LeaveMode::Mark => Some(checked(MARK, &leave.mark_column)?),
-            LeaveMode::Delete => None,
-        };
+        let mark = leave.mark().map(|m| checked(MARK, m)).transpose()?;
         if let Some(mark) = mark.as_ref().filter(|m| m.eq_ignore_ascii_case(&stamp)) {
             return Err(ConvergenceError::MarkIsStamp {
                 setting: MARK,

@@ -10,7 +10,7 @@ use k3sync_common::amqp::{self, Topology};
 use k3sync_common::dlq::error_log;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
 use k3sync_common::monitoring;
-use k3sync_common::settings::{JobSettings, LeaveMode, Settings};
+use k3sync_common::settings::{JobSettings, Settings};
 use lapin::Connection;
 use sqlx::MySqlPool;
 
@@ -131,10 +131,8 @@ impl<'s> StatusSource<'s> {
                     status.target.newest_version = facts.newest;
                     status.target.newest_age_secs = facts.age_secs;
                     if let Some(leave) = &job.leave {
-                        let mark =
-                            (leave.mode == LeaveMode::Mark).then_some(leave.mark_column.as_str());
                         status.target.left =
-                            Some(database::left(&self.pool, &job.name, table, mark).await?);
+                            Some(database::left(&self.pool, &job.name, table, leave.mark()).await?);
                         status.target.last_reconciliation =
                             database::runs(&self.pool, &job.name, Some("reconcile"), 1)
                                 .await?
