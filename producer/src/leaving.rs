@@ -2,8 +2,6 @@
 //! out with the mapping's key column alone (a leave message carries target keys, the keys the
 //! target table and the reconciliation know), in messages of at most [`KEYS_PER_MESSAGE`].
 
-use std::path::Path;
-
 use anyhow::Context;
 use k3sync_common::amqp::{Envelope, Outgoing, Route};
 use k3sync_common::dlq::Headers;
@@ -23,9 +21,9 @@ pub struct TargetKeys {
 }
 
 impl TargetKeys {
-    pub fn new(job: &JobSettings, config_dir: &Path) -> anyhow::Result<Self> {
-        let spec = MappingSpec::from_target(&job.target, config_dir)?.key_only();
-        let mapping = CompiledMapping::compile(&spec)
+    /// From the job's mapping `spec` (already read).
+    pub fn new(job: &JobSettings, spec: &MappingSpec) -> anyhow::Result<Self> {
+        let mapping = CompiledMapping::compile(&spec.key_only())
             .with_context(|| format!("key column of job `{}`", job.name))?;
         let fields = mapping.source_fields();
         Ok(Self { mapping, fields })
@@ -102,7 +100,8 @@ mod tests {
             ("modify_date".to_owned(), "{FModifyDate}".to_owned()),
         ]
         .into();
-        let keys = TargetKeys::new(&job, Path::new(".")).unwrap();
+        let spec = MappingSpec::from_target(&job.target, std::path::Path::new(".")).unwrap();
+        let keys = TargetKeys::new(&job, &spec).unwrap();
         assert_eq!(keys.fields(), ["FMasterId"]);
         let rows = Rows {
             fields: vec!["FMaterialId".into(), "FMasterId".into()],

@@ -81,12 +81,9 @@ impl Producer {
         let mut field_keys = HashMap::new();
         let mut target_keys = HashMap::new();
         for job in &settings.jobs {
-            target_keys.insert(
-                job.name.clone(),
-                TargetKeys::new(job, &settings.config_dir)?,
-            );
             let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
                 .with_context(|| format!("mapping of job `{}`", job.name))?;
+            target_keys.insert(job.name.clone(), TargetKeys::new(job, &spec)?);
             let mapping = CompiledMapping::compile(&spec)
                 .with_context(|| format!("mapping of job `{}`", job.name))?;
             field_keys.insert(job.name.clone(), derive_field_keys(job, &mapping));
