@@ -58,6 +58,26 @@ impl ClusterRun {
         }
     }
 
+    /// [`ClusterRun::start`] with a mock of `rows` whose pages each take `latency_ms` (so that a
+    /// pass spans the failures a test causes); with the work queue's name and its leader's node.
+    async fn with_slow_pages(rows: usize, latency_ms: u64) -> (Self, String, usize) {
+        let run = Self::start(MockConfig {
+            rows,
+            faults: Faults {
+                latency_ms,
+                ..Faults::default()
+            },
+            ..MockConfig::default()
+        })
+        .await;
+        let queue = run.env.topology().work_queue();
+        let leader = run
+            .cluster
+            .wait_for_leader(&queue, &[1, 2, 3], Duration::from_secs(30))
+            .await;
+        (run, queue, leader)
+    }
+
     /// The binaries' environment: every node, in `order`.
     fn vars(&self, order: &[usize]) -> Vec<(String, String)> {
         let urls: Vec<&str> = self.cluster.urls().split(',').collect();
@@ -126,20 +146,7 @@ async fn a_full_pass_through_the_cluster_survives_its_leader_stopping_and_anothe
     );
     // Slow pages (1.5 s each, about 70 s for the pass): the pass is still publishing, and the
     // workers still writing, through every step below.
-    let run = ClusterRun::start(MockConfig {
-        rows: ROWS,
-        faults: Faults {
-            latency_ms: 1_500,
-            ..Faults::default()
-        },
-        ..MockConfig::default()
-    })
-    .await;
-    let queue = run.env.topology().work_queue();
-    let leader = run
-        .cluster
-        .wait_for_leader(&queue, &[1, 2, 3], Duration::from_secs(30))
-        .await;
+    let (run, queue, leader) = ClusterRun::with_slow_pages(ROWS, 1_500).await;
     let env_vars = run.vars(&[1, 2, 3]);
     let workers = Workers::start(&run.env, &run.config, WORKERS, &env_vars);
     let mut watch = QueueWatch::new(&run.env);
@@ -209,20 +216,7 @@ async fn a_producer_whose_cluster_node_dies_mid_pass_moves_to_another_and_loses_
         "a_producer_whose_cluster_node_dies_mid_pass_moves_to_another_and_loses_no_page",
     );
     // Slow pages: the pass is still publishing when its node dies.
-    let run = ClusterRun::start(MockConfig {
-        rows: 40_000,
-        faults: Faults {
-            latency_ms: 1_000,
-            ..Faults::default()
-        },
-        ..MockConfig::default()
-    })
-    .await;
-    let queue = run.env.topology().work_queue();
-    let leader = run
-        .cluster
-        .wait_for_leader(&queue, &[1, 2, 3], Duration::from_secs(30))
-        .await;
+    let (run, _, leader) = ClusterRun::with_slow_pages(40_000, 1_000).await;
     // The producer connects to the leader's node first: its death takes the connection and the
     // confirms of the page in flight.
     let mut order = vec![leader];
