@@ -145,22 +145,31 @@ async fn alerts_a_broken_record_fires_the_dead_letter_alert_at_the_webhook() {
     };
     let stack = AlertStack::start(&targets).await;
     let _worker = worker(&env, &config, w);
-    let _producer = producer(&env, &config, p, "producer", &[]);
+    let producer = producer(&env, &config, p, "producer", &[]);
     let rows = env.mock_rows().await;
     let victim = rows
         .iter()
         .find(|r| matches_job_filter(r))
         .and_then(|r| r["FMaterialId"].as_i64())
         .expect("a row of the job");
-    wait_for("the first pass to succeed", ALERT_WAIT, || async {
+    let first_pass = Instant::now();
+    loop {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM sync_runs WHERE status = 'succeeded'")
                 .fetch_one(&env.pool)
                 .await
-                .ok()?;
-        (n > 0).then_some(())
-    })
-    .await;
+                .unwrap_or(0);
+        if n > 0 {
+            break;
+        }
+        assert!(
+            first_pass.elapsed() < ALERT_WAIT,
+            "no pass succeeded within {ALERT_WAIT:?}; the producer's log ends:\n{}",
+            producer.log_tail(40)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("the first pass succeeded after {:?}", first_pass.elapsed());
     assert!(
         !stack
             .webhook

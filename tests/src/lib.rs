@@ -54,7 +54,28 @@ pub fn binary(name: &str) -> PathBuf {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
+        let mut command = std::process::Command::new(cargo);
+        // Cargo sets CARGO_PKG_*, CARGO_MANIFEST_DIR and the like for the test process; a build
+        // script that tracks one (ring's does) would see it change between this build and the
+        // next `cargo test`, and rebuild the TLS stack and all above it each time.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+                "CARGO_PRIMARY_",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+            {
+                command.env_remove(name.as_ref());
+            }
+        }
+        let status = command
             .args(["build", "--quiet", "--bins"])
             .args([
                 "-p",
