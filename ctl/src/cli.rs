@@ -42,6 +42,16 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Pre-flight: settings, MySQL and migrations, mappings, Kingdee, RabbitMQ and queues.
     Check,
+    /// Print the CREATE TABLE of a job's target, typed from its mapping and the form's
+    /// metadata (QueryBusinessInfo), for review; --create runs it.
+    Ddl {
+        /// The job whose target table to write.
+        #[arg(long)]
+        job: String,
+        /// Also run the statement on mysql.url (fails if the table exists).
+        #[arg(long)]
+        create: bool,
+    },
     #[command(flatten)]
     Docs(DocsCommand),
 }
@@ -172,6 +182,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Dlq(command) => return run_dlq(&settings, command).await,
+        Command::Ddl { job, create } => {
+            let ddl = crate::ddl::generate(&settings, &job).await?;
+            print!("{ddl}");
+            if create {
+                crate::ddl::create(&settings, &ddl).await?;
+                eprintln!("created the table of job `{job}`");
+            }
+        }
         Command::Docs(_) => {}
         Command::Check => {
             let path = cli.config.display().to_string();

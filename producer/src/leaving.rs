@@ -89,6 +89,7 @@ mod tests {
         let mut job = JobSettings {
             name: "materials".into(),
             form_id: "BD_MATERIAL".into(),
+            key_field: "FMaterialId".into(),
             ..JobSettings::default()
         };
         job.target.table = "wk_wodtop_product".into();

@@ -31,13 +31,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Sync one job: one pass with --once, otherwise a pass every schedule_secs until SIGTERM.
+    /// Sync the jobs: one pass each with --once, otherwise each job's pass every schedule_secs
+    /// until SIGTERM, all in this process under the one Kingdee rate limit.
     Sync {
-        /// Job name from the settings.
-        #[arg(long, default_value = "materials")]
-        job: String,
+        /// Only this job of the settings (default: every job).
+        #[arg(long)]
+        job: Option<String>,
         /// incremental (every watched date field, leavers too), full (everything), new (created
         /// since the watermark), reconcile (list every key: deletions and anything missed).
+        /// Default: each job's `mode`.
         #[arg(long, value_enum)]
         mode: Option<Mode>,
         /// Run one pass and exit (non-zero when it fails).
@@ -80,23 +82,59 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(docs) => return Ok(print_docs(Cli::command(), &docs)?),
     };
     let settings = Settings::load(&cli.config)?;
-    let mode = mode.map_or(settings.job(&job)?.mode, SyncMode::from);
+    let jobs: Vec<String> = match &job {
+        Some(job) => vec![settings.job(job)?.name.clone()],
+        None => settings.jobs.iter().map(|j| j.name.clone()).collect(),
+    };
+    let mode = mode.map(SyncMode::from);
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
     if once {
         let producer = Producer::connect(settings).await?;
-        return producer.run_pass(&job, mode, &cancel).await.map(|_| ());
+        return run_once(&producer, &jobs, mode, &cancel).await;
     }
     let pool = settings.mysql.pool().context("mysql.url")?;
-    let schedule_secs = settings.job(&job)?.schedule_secs;
-    let readiness = Readiness::new(pool)
-        .watching_jobs(vec![(job.clone(), schedule_secs)], &settings.monitoring);
+    let watched = jobs
+        .iter()
+        .map(|job| Ok((job.clone(), settings.job(job)?.schedule_secs)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let readiness = Readiness::new(pool).watching_jobs(watched, &settings.monitoring);
     let listen = settings.producer.listen.clone();
     let server = health::start(&listen, readiness.clone(), cancel.clone())
         .await
         .with_context(|| format!("cannot serve metrics on producer.listen = {listen}"))?;
     k3sync_common::telemetry::series::build_info("producer");
-    run_scheduled(settings, &job, mode, readiness, &cancel).await?;
+    run_scheduled(settings, &jobs, mode, readiness, &cancel).await?;
     cancel.cancel();
     server.await?.context("metrics server (producer.listen)")
+}
+
+/// One pass of every job at once; fails naming the jobs whose pass failed.
+async fn run_once(
+    producer: &Producer,
+    jobs: &[String],
+    mode: Option<SyncMode>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let passes = jobs.iter().map(|job| async move {
+        let mode = mode.map_or_else(|| producer.settings().job(job).map(|j| j.mode), Ok)?;
+        producer.run_pass(job, mode, cancel).await
+    });
+    let results = futures_util::future::join_all(passes).await;
+    let mut failed = Vec::new();
+    for (job, result) in jobs.iter().zip(results) {
+        if let Err(error) = result {
+            if jobs.len() == 1 {
+                return Err(error);
+            }
+            tracing::error!(job, error = format!("{error:#}"), "Pass failed");
+            failed.push(job.as_str());
+        }
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "the pass of job(s) {} failed",
+        failed.join(", ")
+    );
+    Ok(())
 }

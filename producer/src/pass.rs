@@ -77,7 +77,13 @@ impl Producer {
     /// Compiles every job's mapping (to derive FieldKeys), builds the Kingdee client, connects to
     /// RabbitMQ and declares each job's topology. Bad settings or mappings fail here, before any
     /// request is sent.
-    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn connect(mut settings: Settings) -> anyhow::Result<Self> {
+        // A running pass holds its job's lock on a connection of its own: with every job of the
+        // settings running at once, the pool keeps room for the rest of the work beside them.
+        let room = u32::try_from(settings.jobs.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(2);
+        settings.mysql.max_connections = settings.mysql.max_connections.max(room);
         let mut field_keys = HashMap::new();
         let mut target_keys = HashMap::new();
         for job in &settings.jobs {

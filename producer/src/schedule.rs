@@ -1,10 +1,12 @@
-//! Without `--once` the producer runs a job's pass every `schedule_secs` until SIGTERM, and a
-//! reconciliation after it whenever the last successful one is older than `reconcile_secs`
-//! (a converging job; 0: never). A failed
-//! pass is logged and retried at the next tick (the cursor makes that safe); a dropped broker
-//! connection is replaced before the next pass. Alongside, it samples the job's queues
-//! ([`crate::sample`]) and keeps one Kingdee auth gate for its whole life, so that a reconnect
-//! never forgets a pause after authentication refusals.
+//! Without `--once` the producer runs each job's pass every `schedule_secs` until SIGTERM, and
+//! a reconciliation after it whenever the last successful one is older than `reconcile_secs`
+//! (a converging job; 0: never). Every job of the process has its own loop and shares one
+//! connected [`Producer`]: one broker connection, one Kingdee client (one rate limit, one
+//! session) and one Kingdee auth gate for the whole life of the process, so that a reconnect
+//! never forgets a pause after authentication refusals. A failed pass is logged and retried at
+//! the job's next tick (the cursor makes that safe); a dropped broker connection is replaced,
+//! once, by the first job that needs it. Alongside, each job's queues are sampled
+//! ([`crate::sample`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,68 +15,116 @@ use k3sync_common::health::Readiness;
 use k3sync_common::kingdee::AuthGate;
 use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_common::telemetry::series;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::Producer;
 use crate::outcome::refresh_gauges;
 use crate::sample::sample_queues;
 
+/// The process's connected producer, replaced when its broker connection drops.
+struct Shared {
+    settings: Settings,
+    gate: Arc<AuthGate>,
+    current: tokio::sync::Mutex<Option<Arc<Producer>>>,
+}
+
+impl Shared {
+    /// The connected producer, connecting (again) if there is none or its connection dropped.
+    async fn connected(&self) -> anyhow::Result<Arc<Producer>> {
+        let mut current = self.current.lock().await;
+        if let Some(producer) = current.as_ref().filter(|p| p.is_connected()) {
+            return Ok(Arc::clone(producer));
+        }
+        let producer = Producer::connect(self.settings.clone()).await?;
+        let producer = Arc::new(producer.with_auth_gate(Arc::clone(&self.gate)));
+        *current = Some(Arc::clone(&producer));
+        Ok(producer)
+    }
+}
+
+/// Runs every job of `jobs` on its own schedule until `cancel`; `mode` overrides each job's.
 pub async fn run_scheduled(
     settings: Settings,
-    job: &str,
-    mode: SyncMode,
+    jobs: &[String],
+    mode: Option<SyncMode>,
     readiness: Readiness,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let schedule_secs = settings.job(job)?.schedule_secs;
+    let shared = Arc::new(Shared {
+        gate: Arc::new(AuthGate::new(&settings.kingdee.auth_backoff)),
+        settings,
+        current: tokio::sync::Mutex::default(),
+    });
+    let mut loops = JoinSet::new();
+    for job in jobs {
+        let mode = mode.unwrap_or(shared.settings.job(job)?.mode);
+        loops.spawn(run_job(
+            Arc::clone(&shared),
+            job.clone(),
+            mode,
+            readiness.clone(),
+            cancel.clone(),
+        ));
+    }
+    while let Some(result) = loops.join_next().await {
+        result??;
+    }
+    Ok(())
+}
+
+async fn run_job(
+    shared: Arc<Shared>,
+    job: String,
+    mode: SyncMode,
+    readiness: Readiness,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let job = job.as_str();
+    let schedule_secs = shared.settings.job(job)?.schedule_secs;
     let every = Duration::from_secs(schedule_secs);
     series::register_producer_job(job, mode, schedule_secs);
     let sampler = tokio::spawn(sample_queues(
-        settings.clone(),
+        shared.settings.clone(),
         job.to_owned(),
         cancel.child_token(),
     ));
-    let gate = Arc::new(AuthGate::new(&settings.kingdee.auth_backoff));
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut producer: Option<Producer> = None;
     let mut gauges_read = false;
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        if !producer.as_ref().is_some_and(Producer::is_connected) {
-            readiness.set_broker_up(false);
-            match Producer::connect(settings.clone()).await {
-                Ok(connected) => producer = Some(connected.with_auth_gate(Arc::clone(&gate))),
-                Err(error) => {
-                    tracing::error!(
-                        job,
-                        error = format!("{error:#}"),
-                        "Cannot connect, retrying at the next tick"
-                    );
-                    continue;
-                }
+        let current = match shared.connected().await {
+            Ok(current) => current,
+            Err(error) => {
+                readiness.set_broker_up(false);
+                tracing::error!(
+                    job,
+                    error = format!("{error:#}"),
+                    "Cannot connect, retrying at the next tick"
+                );
+                continue;
             }
-        }
-        let Some(current) = &producer else { continue };
+        };
         readiness.set_broker_up(true);
         if !gauges_read {
             // The history before this process: a restart must not reset the gauges to "fine".
             refresh_gauges(current.pool(), job).await;
             gauges_read = true;
         }
-        if let Err(error) = current.run_pass(job, mode, cancel).await {
+        if let Err(error) = current.run_pass(job, mode, &cancel).await {
             tracing::error!(
                 job,
                 error = format!("{error:#}"),
                 "Pass failed, retrying at the next tick"
             );
         }
-        if reconcile_due(current, job).await
+        if reconcile_due(&current, job).await
             && !cancel.is_cancelled()
-            && let Err(error) = current.run_pass(job, SyncMode::Reconcile, cancel).await
+            && let Err(error) = current.run_pass(job, SyncMode::Reconcile, &cancel).await
         {
             tracing::error!(
                 job,

@@ -133,6 +133,7 @@ mod tests {
         JobSettings {
             name: "materials".into(),
             form_id: "BD_MATERIAL".into(),
+            key_field: "FMaterialId".into(),
             scope: "FUseOrgId.FNumber = 'T00'".into(),
             filter: "FDocumentStatus = 'C'".into(),
             ..JobSettings::default()

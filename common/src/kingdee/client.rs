@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 
 use super::auth_gate::AuthGate;
 use super::error::{ErrorClass, Exchange, KingdeeError, classify, count_request};
+use super::metadata::{self, FormMetadata, QUERY_BUSINESS_INFO};
 use super::query::{BillQuery, EXECUTE_BILL_QUERY};
 use super::retry::RetryPolicy;
 use super::session::{Session, SessionStore, VALIDATE_USER, login_body, login_session_id};
@@ -221,6 +222,36 @@ impl KingdeeClient {
                 rows
             });
         count_request("ExecuteBillQuery", &result);
+        result
+    }
+
+    /// A form's metadata (QueryBusinessInfo), with the session and signature of a page but
+    /// without retries: an operator's command asks once and shows what went wrong.
+    pub async fn query_business_info(&self, form_id: &str) -> Result<FormMetadata, KingdeeError> {
+        self.gate.admit_call()?;
+        let session = self.session().await?;
+        let mut headers = HeaderMap::new();
+        headers.extend(session.headers());
+        let signer = match &self.inner.auth {
+            Auth::Signature(signer) => Some(signer),
+            Auth::Password { .. } => None,
+        };
+        let request = format!("QueryBusinessInfo of `{form_id}`");
+        let exchange = Exchange {
+            request: &request,
+            form_id,
+            acct_id: &self.inner.acct_id,
+            quote_body: true,
+        };
+        let url = self
+            .inner
+            .query_url
+            .replace(EXECUTE_BILL_QUERY, QUERY_BUSINESS_INFO);
+        let result = self
+            .send(&url, signer, headers, metadata::body(form_id), &request)
+            .await
+            .and_then(|reply| metadata::read(reply.status, &reply.body, &exchange));
+        count_request("QueryBusinessInfo", &result);
         result
     }
 

@@ -14,6 +14,18 @@ use super::parse::parse_expression;
 use super::spec::MappingSpec;
 use super::value::SqlValue;
 
+/// What a mapped column holds ([`CompiledMapping::column_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnSource<'a> {
+    /// One field's value as Kingdee sends it.
+    Field(&'a str),
+    /// Text with fields rendered into it.
+    Template,
+    /// The result of this function.
+    Function(&'static str),
+    Constant,
+}
+
 /// A mapping ready to apply: `Send + Sync`, share it through an `Arc`.
 pub struct CompiledMapping {
     table: String,
@@ -124,6 +136,18 @@ impl CompiledMapping {
     /// case): the FieldKeys the producer asks for.
     pub fn source_fields(&self) -> Vec<String> {
         self.fields.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// What column `index` of [`CompiledMapping::columns`] holds: one Kingdee field as it is
+    /// (`{FName}`), or a value computed from a template, a function or a constant. A target
+    /// table's DDL types the first from the form's metadata.
+    pub fn column_source(&self, index: usize) -> ColumnSource<'_> {
+        match &self.nodes[index] {
+            Node::Field(slot) => ColumnSource::Field(&self.fields[*slot].name),
+            Node::Call { function, .. } => ColumnSource::Function(function),
+            Node::Template { .. } => ColumnSource::Template,
+            Node::Const(_) => ColumnSource::Constant,
+        }
     }
 
     /// Fails on the first referenced field that is not among `fetched` (ignoring case, as

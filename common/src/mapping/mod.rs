@@ -33,7 +33,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use compile::CompiledMapping;
+pub use compile::{ColumnSource, CompiledMapping};
 pub use error::{ArgumentError, FunctionError, MappingError, ParseError, ParseErrorKind};
 pub use ident::is_sql_identifier;
 pub use spec::MappingSpec;

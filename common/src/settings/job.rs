@@ -78,9 +78,13 @@ pub struct JobSettings {
     pub reconcile_secs: u64,
     /// How rows leave the target; without it the job only adds and updates rows.
     pub leave: Option<LeaveSettings>,
-    /// Primary key field of the form (the keyset cursor's tie breaker).
+    /// Primary key field of the form (the keyset cursor's tie breaker and the partitions'
+    /// range). Defaults to the form's own for the forms in [`known_key_field`] (`BD_MATERIAL`:
+    /// `FMaterialId`, `BD_Customer`: `FCUSTID`, `BD_Supplier`: `FSupplierId`, …); required for
+    /// any other form.
     pub key_field: String,
-    /// Modification-time field (the incremental cursor).
+    /// Modification-time field (the incremental cursor). K3Cloud's base-data forms share the
+    /// names of the date fields, so these defaults hold for every one of them.
     pub modified_field: String,
     /// Creation-time field (the `new` mode watermark).
     pub created_field: String,
@@ -110,7 +114,7 @@ impl Default for JobSettings {
             overlap_secs: 300,
             reconcile_secs: 0,
             leave: None,
-            key_field: "FMaterialId".into(),
+            key_field: String::new(),
             modified_field: "FModifyDate".into(),
             created_field: "FCreateDate".into(),
             mode: SyncMode::Incremental,
@@ -138,7 +142,37 @@ pub struct TargetSettings {
     pub mapping_file: Option<PathBuf>,
 }
 
+/// The primary-key field of the K3Cloud forms k3sync knows (their metadata's `PkFieldName`);
+/// `None`: the job must name its `key_field`.
+pub fn known_key_field(form_id: &str) -> Option<&'static str> {
+    const KNOWN: &[(&str, &str)] = &[
+        ("BD_MATERIAL", "FMaterialId"),
+        ("BD_Customer", "FCUSTID"),
+        ("BD_Supplier", "FSupplierId"),
+        ("BD_UNIT", "FUNITID"),
+        ("BD_MATERIALGROUP", "FID"),
+        ("BD_Department", "FDEPTID"),
+        ("BD_Empinfo", "FID"),
+        ("BD_STOCK", "FStockId"),
+        ("BD_Currency", "FCURRENCYID"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(form, _)| form.eq_ignore_ascii_case(form_id.trim()))
+        .map(|&(_, key)| key)
+}
+
 impl JobSettings {
+    /// Fills in what depends on other settings (the form's key field); called once, when the
+    /// settings load, before [`JobSettings::validate`].
+    pub(super) fn resolve_defaults(&mut self) {
+        if self.key_field.trim().is_empty()
+            && let Some(key) = known_key_field(&self.form_id)
+        {
+            self.key_field = key.to_owned();
+        }
+    }
+
     /// The rules of one job; `at` is its key, `jobs[0]`.
     pub(super) fn validate(&self, at: &str) -> Result<(), SettingsError> {
         let key = |field: &str| format!("{at}.{field}");
@@ -149,6 +183,15 @@ impl JobSettings {
             "use 1-64 of a-z, 0-9, `_`, `-`",
         )?;
         required(&key("form_id"), &self.form_id)?;
+        ensure(
+            !self.key_field.trim().is_empty(),
+            &key("key_field"),
+            &format!(
+                "required for form `{}` (k3sync knows the key of BD_MATERIAL, BD_Customer, \
+                 BD_Supplier and a few more): name the form's primary-key field",
+                self.form_id
+            ),
+        )?;
         ensure(
             (1..=MAX_PAGE_SIZE).contains(&self.page_size),
             &key("page_size"),

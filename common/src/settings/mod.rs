@@ -25,7 +25,9 @@ use serde::Deserialize;
 
 pub use amqp::AmqpSettings;
 pub use broker_urls::{BrokerUrls, redact};
-pub use job::{JobSettings, LeaveMode, LeaveSettings, SyncMode, TargetSettings, filter_and};
+pub use job::{
+    JobSettings, LeaveMode, LeaveSettings, SyncMode, TargetSettings, filter_and, known_key_field,
+};
 pub use kingdee::{AuthMode, KingdeeSettings};
 pub use mysql::MySqlSettings;
 pub use producer::ProducerSettings;
@@ -82,6 +84,7 @@ impl Settings {
         settings.config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for job in &mut settings.jobs {
             job.target.resolve_paths(&settings.config_dir);
+            job.resolve_defaults();
         }
         settings.validate()?;
         Ok(settings)

@@ -98,7 +98,7 @@ fn absent_keys_take_the_documented_defaults() {
             j.modified_field.as_str(),
             j.created_field.as_str()
         ),
-        ("FMaterialId", "FModifyDate", "FCreateDate")
+        ("", "FModifyDate", "FCreateDate")
     );
     assert_eq!(
         (j.page_size, j.schedule_secs, j.mode),

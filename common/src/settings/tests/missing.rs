@@ -91,3 +91,28 @@ fn an_unknown_key_stops_the_load_and_is_named() {
     let text = crate::error_chain(&error);
     assert!(text.contains("batch_sise"), "{text}");
 }
+
+#[test]
+fn the_key_field_defaults_to_the_forms_own_and_is_required_for_an_unknown_form() {
+    let text = without_line(&demo_text(), "key_field = \"FMaterialId\"");
+    let material = Scratch::new().load(&text).expect("materials load");
+    assert_eq!(material.jobs[0].key_field, "FMaterialId");
+    let customer = text.replace("form_id = \"BD_MATERIAL\"", "form_id = \"BD_Customer\"");
+    let customer = Scratch::new().load(&customer).expect("customers load");
+    assert_eq!(customer.jobs[0].key_field, "FCUSTID");
+    let unknown = text.replace("form_id = \"BD_MATERIAL\"", "form_id = \"SAL_SaleOrder\"");
+    let error = load_error(&unknown);
+    assert!(
+        matches!(&error, SettingsError::Invalid { name, .. } if name == "jobs[0].key_field"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("SAL_SaleOrder"), "{error}");
+    let named = unknown.replace(
+        "modified_field = \"FModifyDate\"",
+        "key_field = \"FID\"\nmodified_field = \"FModifyDate\"",
+    );
+    assert_eq!(
+        Scratch::new().load(&named).expect("named key").jobs[0].key_field,
+        "FID"
+    );
+}
