@@ -9,6 +9,7 @@ mod conventions;
 mod converge;
 mod ctl;
 mod drift;
+mod forms;
 mod leave;
 mod mock_ops;
 mod mock_sdk;

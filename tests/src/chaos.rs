@@ -12,7 +12,8 @@ mod servers;
 
 pub use cluster::Cluster;
 pub use expect::{
-    COLUMNS, Row, assert_same_table, expected, expected_row, row_count, table, table_where,
+    COLUMNS, Row, assert_same_table, date, expected, expected_row, row_count, table, table_where,
+    text,
 };
 pub use poison::{Poison, PoisonCase, material};
 pub use process::{

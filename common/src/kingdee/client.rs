@@ -74,7 +74,7 @@ impl KingdeeClient {
     /// [`crate::settings::Settings::load`] checked them (URL, timeout, password, app id, in-flight
     /// cap): nothing is checked again here.
     pub fn new(settings: &KingdeeSettings) -> Result<Self, KingdeeError> {
-        install_crypto_provider();
+        super::install_crypto_provider();
         let base = base_url(&settings.server_url);
         let auth = match settings.auth {
             AuthMode::Signature => Auth::Signature(Signer::new(
@@ -187,13 +187,7 @@ impl KingdeeClient {
 
     /// One HTTP request for the page, plus a password login first when one is needed.
     async fn attempt(&self, call: &Call<'_>) -> Result<Rows, KingdeeError> {
-        let session = self.session().await?;
-        let mut headers = HeaderMap::new();
-        headers.extend(session.headers());
-        let signer = match &self.inner.auth {
-            Auth::Signature(signer) => Some(signer),
-            Auth::Password { .. } => None,
-        };
+        let (session, headers, signer) = self.credentials().await?;
         let exchange = Exchange {
             request: &call.request,
             form_id: &call.query.form_id,
@@ -229,13 +223,7 @@ impl KingdeeClient {
     /// without retries: an operator's command asks once and shows what went wrong.
     pub async fn query_business_info(&self, form_id: &str) -> Result<FormMetadata, KingdeeError> {
         self.gate.admit_call()?;
-        let session = self.session().await?;
-        let mut headers = HeaderMap::new();
-        headers.extend(session.headers());
-        let signer = match &self.inner.auth {
-            Auth::Signature(signer) => Some(signer),
-            Auth::Password { .. } => None,
-        };
+        let (session, headers, signer) = self.credentials().await?;
         let request = format!("QueryBusinessInfo of `{form_id}`");
         let exchange = Exchange {
             request: &request,
@@ -250,9 +238,30 @@ impl KingdeeClient {
         let result = self
             .send(&url, signer, headers, metadata::body(form_id), &request)
             .await
-            .and_then(|reply| metadata::read(reply.status, &reply.body, &exchange));
+            .and_then(|reply| {
+                let read = metadata::read(reply.status, &reply.body, &exchange);
+                if let Err(KingdeeError::Authentication { .. }) = &read {
+                    self.inner.session.invalidate(&session);
+                } else if read.is_ok() {
+                    self.inner.session.absorb(&reply.headers);
+                }
+                read
+            });
         count_request("QueryBusinessInfo", &result);
         result
+    }
+
+    /// The session, its headers, and the signer in signature mode (a password login signs
+    /// nothing): what every request carries.
+    async fn credentials(&self) -> Result<(Session, HeaderMap, Option<&Signer>), KingdeeError> {
+        let session = self.session().await?;
+        let mut headers = HeaderMap::new();
+        headers.extend(session.headers());
+        let signer = match &self.inner.auth {
+            Auth::Signature(signer) => Some(signer),
+            Auth::Password { .. } => None,
+        };
+        Ok((session, headers, signer))
     }
 
     /// The session to send: whatever is known in signature mode (the signature is enough),
@@ -381,13 +390,4 @@ fn base_url(server_url: &str) -> String {
         base.push('/');
     }
     base
-}
-
-/// reqwest is built without a default crypto provider; rustls uses the process default, so
-/// install ring's once. Another part of the program may have installed one already: keep it.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Err only means another thread won the race; its provider is as good.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    }
 }

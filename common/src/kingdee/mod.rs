@@ -15,8 +15,17 @@ mod sign;
 mod client_tests;
 
 pub use auth_gate::{AuthBackoffSettings, AuthGate};
-pub use client::{KingdeeClient, install_crypto_provider};
+pub use client::KingdeeClient;
 pub use error::{ErrorClass, KingdeeError};
 pub use keyset::Keyset;
 pub use metadata::{FormField, FormMetadata};
 pub use query::BillQuery;
+
+/// reqwest is built without a default crypto provider; rustls uses the process default, so
+/// install ring's once. Another part of the program may have installed one already: keep it.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only means another thread won the race; its provider is as good.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    }
+}

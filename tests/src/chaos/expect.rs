@@ -57,7 +57,7 @@ pub fn expected_row(r: &Value) -> Row {
     ]
 }
 
-fn text(v: &Value) -> Option<String> {
+pub fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
@@ -66,7 +66,7 @@ fn text(v: &Value) -> Option<String> {
 }
 
 /// Kingdee's `2024-03-12T09:32:21.125` as the table shows it, to the millisecond.
-fn date(v: &Value) -> Option<String> {
+pub fn date(v: &Value) -> Option<String> {
     v.as_str().map(|s| {
         let d = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
             .unwrap_or_else(|e| panic!("record date {s}: {e}"));
