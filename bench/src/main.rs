@@ -90,6 +90,25 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         extra_keys: usize,
     },
+    /// A full load against a slow mock by kingdee.max_in_flight (partitioned paging), against the
+    /// pipeline's own rate (the same pass without latency) in the same run.
+    Partitions {
+        /// Mock size.
+        #[arg(long, default_value_t = 1_000_000)]
+        size: usize,
+        /// The mock's fixed latency per query, ms.
+        #[arg(long, default_value_t = 300)]
+        query_latency_ms: u64,
+        /// The mock's latency per returned row, µs.
+        #[arg(long, default_value_t = 200)]
+        row_latency_us: u64,
+        /// Queries the mock runs at once.
+        #[arg(long, default_value_t = 8)]
+        cap: usize,
+        /// kingdee.max_in_flight values, one full load each.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+        in_flight: Vec<usize>,
+    },
 }
 
 #[tokio::main]
@@ -150,6 +169,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Converge { size, extra_keys } => {
             suite::converge::run(suite::converge::Args { size, extra_keys }).await
+        }
+        Command::Partitions {
+            size,
+            query_latency_ms,
+            row_latency_us,
+            cap,
+            in_flight,
+        } => {
+            suite::partitions::run(suite::partitions::Args {
+                size,
+                query_latency_ms,
+                row_latency_us,
+                cap,
+                in_flight,
+            })
+            .await
         }
     }
 }

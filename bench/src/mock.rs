@@ -23,8 +23,13 @@ pub struct Mock {
 impl Mock {
     /// Starts `kingdee-mock --rows <rows> --seed 42` on a free port and waits until it answers.
     pub async fn start(dir: &Path, rows: usize) -> anyhow::Result<Self> {
+        Self::start_with(dir, rows, &[]).await
+    }
+
+    /// [`Mock::start`] with more flags (a latency model, …).
+    pub async fn start_with(dir: &Path, rows: usize, extra: &[String]) -> anyhow::Result<Self> {
         let port = free_port()?;
-        let args = vec![
+        let mut args = vec![
             "--listen".to_owned(),
             format!("127.0.0.1:{port}"),
             "--rows".to_owned(),
@@ -32,6 +37,7 @@ impl Mock {
             "--seed".to_owned(),
             "42".to_owned(),
         ];
+        args.extend_from_slice(extra);
         let process = Spawned::start(
             "kingdee-mock",
             &binary("kingdee-mock")?,

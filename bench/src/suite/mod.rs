@@ -1,8 +1,9 @@
-//! The benchmarks (producer alone, one worker, end to end, convergence) and what the first
+//! The benchmarks (producer alone, one worker, end to end, convergence, partitions) and what the first
 //! three share: the raw reference run on a copy of the target table.
 
 pub mod converge;
 pub mod e2e;
+pub mod partitions;
 pub mod producer;
 pub mod worker;
 
