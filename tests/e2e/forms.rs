@@ -80,7 +80,7 @@ impl FormJob {
             "\n[[jobs]]\nname = \"{}\"\nform_id = \"{}\"\n\
              scope = \"FUseOrgId.FNumber = 'T00'\"\n\
              filter = \"FDocumentStatus = 'C' AND FForbidStatus = 'A'\"\n\
-             page_size = 100\nschedule_secs = 60\n",
+             page_size = 100\nschedule_secs = 2\n",
             self.name(env),
             self.form
         );
@@ -248,23 +248,14 @@ async fn customers_and_suppliers_sync_next_to_materials_by_configuration_only() 
             )
         })
         .collect();
-    let config_arg = config.display().to_string();
-    let (code, stderr) = run_binary(
+    // One scheduled producer process for the three jobs, each on its own schedule.
+    let producer = Proc::spawn(
         "producer",
-        &["--config", &config_arg, "sync", "--once"],
-        Duration::from_secs(180),
-    )
-    .await
-    .expect("producer");
-    assert_eq!(code, 0, "one producer process, every job: {stderr}");
-    for form in [&CUSTOMERS, &SUPPLIERS] {
-        let name = form.name(&env);
-        assert!(
-            stderr.contains(&format!("\"job\":\"{name}\"")) && stderr.contains("Pass finished"),
-            "the producer passed job {name}: {stderr}"
-        );
-    }
-
+        "producer",
+        &[args[0].clone(), args[1].clone(), "sync".to_owned()],
+        &[],
+        log_dir(&env).join("producer.log"),
+    );
     let materials = expected(&env.mock_rows().await);
     let mut wanted = Vec::new();
     for form in [&CUSTOMERS, &SUPPLIERS] {
@@ -294,12 +285,26 @@ async fn customers_and_suppliers_sync_next_to_materials_by_configuration_only() 
         },
     )
     .await;
+    let jobs = [env.job().to_owned(), CUSTOMERS.name(&env), SUPPLIERS.name(&env)];
+    let passed = |log: &str, job: &str| {
+        log.lines().any(|l| {
+            l.contains("Pass finished")
+                && l.contains(&format!("\"job\":\"{job}\""))
+                && l.contains("succeeded")
+        })
+    };
+    poll("a successful pass of each job in the one producer process", Duration::from_secs(60), Duration::from_millis(250), || async {
+        let log = std::fs::read_to_string(&producer.log).ok()?;
+        jobs.iter().all(|job| passed(&log, job)).then_some(())
+    })
+    .await;
     // A moment for anything extra to arrive, then exact contents.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_same_table(&table(&env.pool).await.expect("materials"), &materials);
     assert_same_table(&CUSTOMERS.table(&env.pool).await, &wanted[0]);
     assert_same_table(&SUPPLIERS.table(&env.pool).await, &wanted[1]);
 
+    drop(producer);
     drop(workers);
     remove_logs(&env);
     for form in [&CUSTOMERS, &SUPPLIERS] {
