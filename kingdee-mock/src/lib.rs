@@ -39,7 +39,8 @@ pub mod rng;
 pub mod server;
 pub mod services;
 pub mod stats;
+pub mod throttle;
 
 pub use auth::sign;
-pub use config::{Faults, MockConfig};
+pub use config::{Faults, Latency, MockConfig};
 pub use server::{MockServer, serve};
