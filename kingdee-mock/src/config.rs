@@ -1,10 +1,13 @@
 //! What an operator (or a test) chooses when starting the mock: where it listens, how big and
-//! which data set it serves, the identity it accepts, the faults it injects, and how it
-//! behaves as a living ERP (what its operations stamp, late commits, clamped pages, churn).
+//! which data sets it serves, the identity it accepts, the faults it injects, how it behaves
+//! as a living ERP (what its operations stamp, late commits, clamped pages, churn) and how
+//! slow a server it plays.
 
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::data::form::Form;
 
 /// The settings of one mock server. `Default` is the demo identity of `config/k3sync.toml`.
 #[derive(Debug, Clone)]
@@ -45,18 +48,6 @@ pub struct MockConfig {
     /// How slow a real server is: per-query and per-row latency and a cap on concurrent
     /// queries. Default: off.
     pub latency: Latency,
-}
-
-impl MockConfig {
-    /// How many rows of `form` are generated at start.
-    pub fn rows_of(&self, form: crate::data::form::Form) -> usize {
-        use crate::data::form::Form;
-        match form {
-            Form::Material => self.rows,
-            Form::Customer => self.customers,
-            Form::Supplier => self.suppliers,
-        }
-    }
 }
 
 /// The latency model of a slow server, applied to ExecuteBillQuery and BillQuery only: a query
@@ -100,6 +91,15 @@ impl Default for MockConfig {
 }
 
 impl MockConfig {
+    /// How many rows of `form` are generated at start.
+    pub fn rows_of(&self, form: Form) -> usize {
+        match form {
+            Form::Material => self.rows,
+            Form::Customer => self.customers,
+            Form::Supplier => self.suppliers,
+        }
+    }
+
     /// Checks every ratio and plan before anything starts.
     pub fn validate(&self) -> Result<(), String> {
         self.faults.validate()?;

@@ -113,3 +113,80 @@ pub async fn upsert(
     }
     Ok(Json(json!({"ids": ids})))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MockConfig;
+
+    async fn app() -> Arc<App> {
+        let config = MockConfig {
+            rows: 20,
+            customers: 30,
+            suppliers: 10,
+            ..MockConfig::default()
+        };
+        App::build(config).await.expect("app")
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> Query<HashMap<String, String>> {
+        Query(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    async fn listed(app: &Arc<App>, pairs: &[(&str, &str)]) -> Vec<Value> {
+        let response = list(State(Arc::clone(app)), query(pairs))
+            .await
+            .expect("listed");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        serde_json::from_slice(&body).expect("JSON rows")
+    }
+
+    #[tokio::test]
+    async fn rows_are_listed_per_form_keyed_by_the_forms_own_fields() {
+        let app = app().await;
+        assert_eq!(listed(&app, &[]).await.len(), 20);
+        let customers = listed(&app, &[("form", "bd_customer")]).await;
+        assert_eq!(customers.len(), 30);
+        assert_eq!(customers[0]["FCUSTID"], 300_001);
+        assert_eq!(customers[0]["FNumber"], "CUST0001");
+        assert!(customers[0].get("FTRADINGCURRID.FNumber").is_some());
+        assert!(customers[0].get("FMaterialId").is_none());
+        let suppliers = listed(&app, &[("form", "BD_Supplier"), ("ids", "500002,500009")]).await;
+        let ids: Vec<&Value> = suppliers.iter().map(|r| &r["FSupplierId"]).collect();
+        assert_eq!(ids, [500_002, 500_009]);
+        let page = listed(
+            &app,
+            &[("form", "BD_Supplier"), ("offset", "8"), ("limit", "5")],
+        )
+        .await;
+        assert_eq!(page.len(), 2);
+        let refused = list(State(Arc::clone(&app)), query(&[("form", "BD_Nope")])).await;
+        assert!(refused.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_customer_is_edited_and_inserted_by_its_own_key() {
+        let app = app().await;
+        let body = json!([{"FCUSTID": 300_003, "FName": "改名客户"}, {"FTEL": "021-1"}]);
+        let Json(answer) = upsert(
+            State(Arc::clone(&app)),
+            query(&[("form", "BD_Customer")]),
+            Bytes::from(body.to_string()),
+        )
+        .await
+        .expect("upserted");
+        assert_eq!(answer["ids"], json!([300_003, 300_031]));
+        let rows = listed(&app, &[("form", "BD_Customer"), ("ids", "300003,300031")]).await;
+        assert_eq!(rows[0]["FName"], "改名客户");
+        assert_eq!(rows[1]["FTEL"], "021-1");
+        assert_eq!(rows[1]["FName"], "新客户300031");
+        assert_eq!(listed(&app, &[]).await.len(), 20, "materials untouched");
+    }
+}
