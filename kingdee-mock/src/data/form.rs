@@ -16,18 +16,16 @@ pub enum Form {
     Supplier,
 }
 
-/// The scalar fields, in the order `/_mock/rows` and QueryBusinessInfo list them; every
-/// base-data reference adds `.FNumber` and `.FName` after its id. The first is the primary key.
-static MATERIAL: &[(&str, Col)] = &[
-    ("FMaterialId", Col::MaterialId),
-    ("FMasterId", Col::MasterId),
-    ("FNumber", Col::Text(TextField::Number)),
-    ("FName", Col::Text(TextField::Name)),
-    ("FSpecification", Col::Text(TextField::Specification)),
-    ("FMnemonicCode", Col::Text(TextField::MnemonicCode)),
-    ("FOldNumber", Col::Text(TextField::OldNumber)),
-    ("FDescription", Col::Text(TextField::Description)),
-    ("FMaterialGroup", Col::RefId(RefField::MaterialGroup)),
+/// A catalogue's scalar fields, in the order `/_mock/rows` and QueryBusinessInfo list them:
+/// the form's own fields before [`LIFECYCLE`], LIFECYCLE, then the rest. Every base-data
+/// reference adds `.FNumber` and `.FName` after its id. The first is the primary key.
+type Scalars = (
+    &'static [(&'static str, Col)],
+    &'static [(&'static str, Col)],
+);
+
+/// The statuses, orgs, users and dates every base-data form has, in the same slots.
+static LIFECYCLE: &[(&str, Col)] = &[
     ("FDocumentStatus", Col::Text(TextField::DocumentStatus)),
     ("FForbidStatus", Col::Text(TextField::ForbidStatus)),
     ("FCreateOrgId", Col::RefId(RefField::CreateOrg)),
@@ -40,74 +38,72 @@ static MATERIAL: &[(&str, Col)] = &[
     ("FModifyDate", Col::ModifyDate),
     ("FApproveDate", Col::ApproveDate),
     ("FForbidDate", Col::ForbidDate),
-    ("FErpClsID", Col::Text(TextField::ErpClsId)),
-    ("FBaseUnitId", Col::RefId(RefField::BaseUnit)),
-    ("FCategoryID", Col::RefId(RefField::Category)),
-    ("FTaxRateId", Col::RefId(RefField::TaxRate)),
-    ("FIsPurchase", Col::Flag(Flag::IsPurchase)),
-    ("FIsInventory", Col::Flag(Flag::IsInventory)),
-    ("FIsSale", Col::Flag(Flag::IsSale)),
-    ("FBARCODE", Col::Text(TextField::Barcode)),
-    ("FNETWEIGHT", Col::NetWeight),
-    ("FGROSSWEIGHT", Col::GrossWeight),
-    ("F_ProductLine", Col::ProductLine),
 ];
+
+static MATERIAL: Scalars = (
+    &[
+        ("FMaterialId", Col::MaterialId),
+        ("FMasterId", Col::MasterId),
+        ("FNumber", Col::Text(TextField::Number)),
+        ("FName", Col::Text(TextField::Name)),
+        ("FSpecification", Col::Text(TextField::Specification)),
+        ("FMnemonicCode", Col::Text(TextField::MnemonicCode)),
+        ("FOldNumber", Col::Text(TextField::OldNumber)),
+        ("FDescription", Col::Text(TextField::Description)),
+        ("FMaterialGroup", Col::RefId(RefField::MaterialGroup)),
+    ],
+    &[
+        ("FErpClsID", Col::Text(TextField::ErpClsId)),
+        ("FBaseUnitId", Col::RefId(RefField::BaseUnit)),
+        ("FCategoryID", Col::RefId(RefField::Category)),
+        ("FTaxRateId", Col::RefId(RefField::TaxRate)),
+        ("FIsPurchase", Col::Flag(Flag::IsPurchase)),
+        ("FIsInventory", Col::Flag(Flag::IsInventory)),
+        ("FIsSale", Col::Flag(Flag::IsSale)),
+        ("FBARCODE", Col::Text(TextField::Barcode)),
+        ("FNETWEIGHT", Col::NetWeight),
+        ("FGROSSWEIGHT", Col::GrossWeight),
+        ("F_ProductLine", Col::ProductLine),
+    ],
+);
 
 /// BD_Customer, spelled as K3Cloud spells its keys (FCUSTID, FCOUNTRY, FTEL… in capitals).
-static CUSTOMER: &[(&str, Col)] = &[
-    ("FCUSTID", Col::MaterialId),
-    ("FMasterId", Col::MasterId),
-    ("FNumber", Col::Text(TextField::Number)),
-    ("FName", Col::Text(TextField::Name)),
-    ("FShortName", Col::Text(TextField::ShortName)),
-    ("FCOUNTRY", Col::RefId(RefField::Country)),
-    ("FADDRESS", Col::Text(TextField::Address)),
-    ("FTEL", Col::Text(TextField::Tel)),
-    ("FTaxRegisterCode", Col::Text(TextField::TaxRegisterCode)),
-    ("FSELLER", Col::RefId(RefField::Seller)),
-    ("FTRADINGCURRID", Col::RefId(RefField::Currency)),
-    ("FDocumentStatus", Col::Text(TextField::DocumentStatus)),
-    ("FForbidStatus", Col::Text(TextField::ForbidStatus)),
-    ("FCreateOrgId", Col::RefId(RefField::CreateOrg)),
-    ("FUseOrgId", Col::RefId(RefField::UseOrg)),
-    ("FCreatorId", Col::RefId(RefField::Creator)),
-    ("FModifierId", Col::RefId(RefField::Modifier)),
-    ("FApproverId", Col::RefId(RefField::Approver)),
-    ("FForbidderId", Col::RefId(RefField::Forbidder)),
-    ("FCreateDate", Col::CreateDate),
-    ("FModifyDate", Col::ModifyDate),
-    ("FApproveDate", Col::ApproveDate),
-    ("FForbidDate", Col::ForbidDate),
-];
+static CUSTOMER: Scalars = (
+    &[
+        ("FCUSTID", Col::MaterialId),
+        ("FMasterId", Col::MasterId),
+        ("FNumber", Col::Text(TextField::Number)),
+        ("FName", Col::Text(TextField::Name)),
+        ("FShortName", Col::Text(TextField::ShortName)),
+        ("FCOUNTRY", Col::RefId(RefField::Country)),
+        ("FADDRESS", Col::Text(TextField::Address)),
+        ("FTEL", Col::Text(TextField::Tel)),
+        ("FTaxRegisterCode", Col::Text(TextField::TaxRegisterCode)),
+        ("FSELLER", Col::RefId(RefField::Seller)),
+        ("FTRADINGCURRID", Col::RefId(RefField::Currency)),
+    ],
+    &[],
+);
 
 /// BD_Supplier.
-static SUPPLIER: &[(&str, Col)] = &[
-    ("FSupplierId", Col::MaterialId),
-    ("FMasterId", Col::MasterId),
-    ("FNumber", Col::Text(TextField::Number)),
-    ("FName", Col::Text(TextField::Name)),
-    ("FShortName", Col::Text(TextField::ShortName)),
-    ("FGroup", Col::RefId(RefField::SupplierGroup)),
-    ("FSupplyClassify", Col::Text(TextField::SupplyClassify)),
-    ("FCountry", Col::RefId(RefField::Country)),
-    ("FAddress", Col::Text(TextField::Address)),
-    ("FContact", Col::Text(TextField::Contact)),
-    ("FTel", Col::Text(TextField::Tel)),
-    ("FTaxRegisterCode", Col::Text(TextField::TaxRegisterCode)),
-    ("FPayCurrencyId", Col::RefId(RefField::Currency)),
-    ("FDocumentStatus", Col::Text(TextField::DocumentStatus)),
-    ("FForbidStatus", Col::Text(TextField::ForbidStatus)),
-    ("FCreateOrgId", Col::RefId(RefField::CreateOrg)),
-    ("FUseOrgId", Col::RefId(RefField::UseOrg)),
-    ("FCreatorId", Col::RefId(RefField::Creator)),
-    ("FModifierId", Col::RefId(RefField::Modifier)),
-    ("FApproverId", Col::RefId(RefField::Approver)),
-    ("FForbidderId", Col::RefId(RefField::Forbidder)),
-    ("FCreateDate", Col::CreateDate),
-    ("FModifyDate", Col::ModifyDate),
-    ("FApproveDate", Col::ApproveDate),
-    ("FForbidDate", Col::ForbidDate),
-];
+static SUPPLIER: Scalars = (
+    &[
+        ("FSupplierId", Col::MaterialId),
+        ("FMasterId", Col::MasterId),
+        ("FNumber", Col::Text(TextField::Number)),
+        ("FName", Col::Text(TextField::Name)),
+        ("FShortName", Col::Text(TextField::ShortName)),
+        ("FGroup", Col::RefId(RefField::SupplierGroup)),
+        ("FSupplyClassify", Col::Text(TextField::SupplyClassify)),
+        ("FCountry", Col::RefId(RefField::Country)),
+        ("FAddress", Col::Text(TextField::Address)),
+        ("FContact", Col::Text(TextField::Contact)),
+        ("FTel", Col::Text(TextField::Tel)),
+        ("FTaxRegisterCode", Col::Text(TextField::TaxRegisterCode)),
+        ("FPayCurrencyId", Col::RefId(RefField::Currency)),
+    ],
+    &[],
+);
 
 /// Each form's scalars with the dotted `.FNumber`/`.FName` of every reference after its id.
 fn expand(scalars: &[(&str, Col)]) -> Vec<(String, Col)> {
@@ -125,6 +121,10 @@ fn expand(scalars: &[(&str, Col)]) -> Vec<(String, Col)> {
         })
         .collect()
 }
+
+static SCALARS: LazyLock<[Vec<(&'static str, Col)>; 3]> = LazyLock::new(|| {
+    [MATERIAL, CUSTOMER, SUPPLIER].map(|(own, rest)| [own, LIFECYCLE, rest].concat())
+});
 
 static CATALOGUES: LazyLock<[Vec<(String, Col)>; 3]> =
     LazyLock::new(|| Form::ALL.map(|f| expand(f.scalars())));
@@ -151,11 +151,7 @@ impl Form {
 
     /// The scalar fields, primary key first.
     pub fn scalars(self) -> &'static [(&'static str, Col)] {
-        match self {
-            Form::Material => MATERIAL,
-            Form::Customer => CUSTOMER,
-            Form::Supplier => SUPPLIER,
-        }
+        &SCALARS[self as usize]
     }
 
     /// The primary key's field key (FMaterialId, FCUSTID, FSupplierId).
