@@ -113,7 +113,8 @@ fn partner(
     }
     if rng.chance(0.9) {
         text[TextField::TaxRegisterCode.slot()] = arena.push_with(|s| {
-            let _ = write!(s, "91{}MA{:09X}", city.region, rng.below(1 << 36));
+            // 18 characters, like a unified social credit code (统一社会信用代码).
+            let _ = write!(s, "91{}MA{:08X}", city.region, rng.below(1 << 32));
         });
     }
     text[TextField::DocumentStatus.slot()] = arena.push(status);

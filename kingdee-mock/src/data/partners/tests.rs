@@ -77,6 +77,9 @@ fn customers_and_suppliers_look_like_k3cloud_base_data() {
             let forbidden = get("FForbidStatus") == Value::Str("B");
             assert_eq!(forbidden, get("FForbidDate") != Value::Null);
             assert!(matches!(get("FModifyDate"), Value::Date(m) if m >= r.create_date));
+            assert!(
+                matches!(get("FTaxRegisterCode"), Value::Str(c) if c.is_empty() || c.len() == 18)
+            );
         }
         let (lo, hi) = (
             store.slots()[0].create_date,
