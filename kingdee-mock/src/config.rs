@@ -1,10 +1,13 @@
 //! What an operator (or a test) chooses when starting the mock: where it listens, how big and
-//! which data set it serves, the identity it accepts, the faults it injects, and how it
-//! behaves as a living ERP (what its operations stamp, late commits, clamped pages, churn).
+//! which data sets it serves, the identity it accepts, the faults it injects, how it behaves
+//! as a living ERP (what its operations stamp, late commits, clamped pages, churn) and how
+//! slow a server it plays.
 
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::data::form::Form;
 
 /// The settings of one mock server. `Default` is the demo identity of `config/k3sync.toml`.
 #[derive(Debug, Clone)]
@@ -13,6 +16,10 @@ pub struct MockConfig {
     pub listen: SocketAddr,
     /// Number of BD_MATERIAL rows generated at start (allocated copies included).
     pub rows: usize,
+    /// Number of BD_Customer rows generated at start.
+    pub customers: usize,
+    /// Number of BD_Supplier rows generated at start.
+    pub suppliers: usize,
     /// Seed of the generated data set: the same seed and row count give the same rows.
     pub seed: u64,
     /// The data center (账套) id; any other makes signed requests fail with HTTP 500.
@@ -38,6 +45,25 @@ pub struct MockConfig {
     pub null_modify_date_ratio: f64,
     /// A churn started with the server; `None` starts none (`POST /_mock/churn` can).
     pub churn: Option<crate::churn::ChurnPlan>,
+    /// How slow a real server is: per-query and per-row latency and a cap on concurrent
+    /// queries. Default: off.
+    pub latency: Latency,
+}
+
+/// The latency model of a slow server, applied to ExecuteBillQuery and BillQuery only: a query
+/// waits (first come, first served) for one of `max_concurrent_queries` slots, runs, and then
+/// holds its slot for `query_latency_ms` plus `row_latency_us` per row it returned, like a
+/// server whose worker pool is busy for that long. Unlike the fault `latency_ms` (added before
+/// each affected request, outside any slot), this one queues queries behind each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Latency {
+    /// Time every query holds its slot, in milliseconds (0: none).
+    pub query_latency_ms: u64,
+    /// Extra time per returned row, in microseconds (0: none).
+    pub row_latency_us: u64,
+    /// Queries served at once; more wait in arrival order (0: no cap).
+    pub max_concurrent_queries: usize,
 }
 
 impl Default for MockConfig {
@@ -45,6 +71,8 @@ impl Default for MockConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
             rows: 10_000,
+            customers: 2_000,
+            suppliers: 1_000,
             seed: 42,
             acct_id: "5f0c1234abcd12".to_owned(),
             user: "webapi".to_owned(),
@@ -57,11 +85,21 @@ impl Default for MockConfig {
             living: Living::default(),
             null_modify_date_ratio: 0.0,
             churn: None,
+            latency: Latency::default(),
         }
     }
 }
 
 impl MockConfig {
+    /// How many rows of `form` are generated at start.
+    pub fn rows_of(&self, form: Form) -> usize {
+        match form {
+            Form::Material => self.rows,
+            Form::Customer => self.customers,
+            Form::Supplier => self.suppliers,
+        }
+    }
+
     /// Checks every ratio and plan before anything starts.
     pub fn validate(&self) -> Result<(), String> {
         self.faults.validate()?;

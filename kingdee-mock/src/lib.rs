@@ -1,6 +1,7 @@
 //! kingdee-mock: a Kingdee K3Cloud WebAPI server that Kingdee's official Python SDK
-//! (`kingdee-cdp-webapi-sdk` 8.2.0) cannot tell from the real one, serving a deterministic,
-//! generated BD_MATERIAL data set. It shares no code with k3sync's client, so a mistake in one
+//! (`kingdee-cdp-webapi-sdk` 8.2.0) cannot tell from the real one, serving deterministic,
+//! generated BD_MATERIAL, BD_Customer and BD_Supplier data sets (one engine, a catalogue per
+//! form: [`data::form`]). It shares no code with k3sync's client, so a mistake in one
 //! cannot hide in the other. The wire protocol is `kingdee-webapi.md`.
 //!
 //! Served: `POST <any prefix>/<Service>.common.kdsvc` for DynamicFormService
@@ -8,7 +9,8 @@
 //! `LoginByAppSecret`, and AccountService `GetDataCenterList`; operator endpoints under
 //! `/_mock/` (see [`ops`]). The data set lives: [`lifecycle`] operations (save, submit, audit,
 //! un-audit, forbid, enable, delete, allocate, create) under K3Cloud's status rules, driven one
-//! by one or by a seeded [`churn`], with late commits, clamped pages and NULL dates on demand.
+//! by one or by a seeded [`churn`], with late commits, clamped pages and NULL dates on demand
+//! (materials only), and a slow server on demand ([`throttle`]).
 //!
 //! Decisions where the real server is unknown or was not copied:
 //! - `Limit` above [`MockConfig::max_limit`] (10000) is refused with MsgCode 4
@@ -39,7 +41,8 @@ pub mod rng;
 pub mod server;
 pub mod services;
 pub mod stats;
+pub mod throttle;
 
 pub use auth::sign;
-pub use config::{Faults, MockConfig};
+pub use config::{Faults, Latency, MockConfig};
 pub use server::{MockServer, serve};

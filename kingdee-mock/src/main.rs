@@ -7,10 +7,11 @@ use anyhow::Context as _;
 use clap::Parser;
 use kingdee_mock::churn::{ChurnPlan, Mix};
 use kingdee_mock::config::Living;
-use kingdee_mock::{Faults, MockConfig};
+use kingdee_mock::{Faults, Latency, MockConfig};
 use tracing::info;
 
-/// A Kingdee K3Cloud WebAPI stand-in serving generated BD_MATERIAL rows.
+/// A Kingdee K3Cloud WebAPI stand-in serving generated BD_MATERIAL, BD_Customer and BD_Supplier
+/// rows.
 #[derive(Debug, Parser)]
 #[command(name = "kingdee-mock", version)]
 struct Args {
@@ -20,6 +21,12 @@ struct Args {
     /// Number of BD_MATERIAL rows to generate.
     #[arg(long, env = "KINGDEE_MOCK_ROWS", default_value_t = 10_000)]
     rows: usize,
+    /// Number of BD_Customer rows to generate.
+    #[arg(long, env = "KINGDEE_MOCK_CUSTOMERS", default_value_t = 2_000)]
+    customers: usize,
+    /// Number of BD_Supplier rows to generate.
+    #[arg(long, env = "KINGDEE_MOCK_SUPPLIERS", default_value_t = 1_000)]
+    suppliers: usize,
     /// Seed of the generated data.
     #[arg(long, env = "KINGDEE_MOCK_SEED", default_value_t = 42)]
     seed: u64,
@@ -106,6 +113,15 @@ struct Args {
     /// How many churn operations to apply (0: until the server stops).
     #[arg(long, env = "KINGDEE_MOCK_CHURN_OPS", default_value_t = 0)]
     churn_ops: u64,
+    /// Slow server: every query holds its slot this many milliseconds after running (0: off).
+    #[arg(long, env = "KINGDEE_MOCK_QUERY_LATENCY_MS", default_value_t = 0)]
+    query_latency_ms: u64,
+    /// Slow server: plus this many microseconds per returned row (0: off).
+    #[arg(long, env = "KINGDEE_MOCK_ROW_LATENCY_US", default_value_t = 0)]
+    row_latency_us: u64,
+    /// Slow server: at most this many queries at once, the rest wait in arrival order (0: no cap).
+    #[arg(long, env = "KINGDEE_MOCK_MAX_CONCURRENT_QUERIES", default_value_t = 0)]
+    max_concurrent_queries: usize,
 }
 
 impl Args {
@@ -113,6 +129,8 @@ impl Args {
         MockConfig {
             listen: self.listen,
             rows: self.rows,
+            customers: self.customers,
+            suppliers: self.suppliers,
             seed: self.seed,
             acct_id: self.acct_id,
             user: self.user,
@@ -145,6 +163,11 @@ impl Args {
                 seed: self.churn_seed,
                 mix: Mix::default(),
             }),
+            latency: Latency {
+                query_latency_ms: self.query_latency_ms,
+                row_latency_us: self.row_latency_us,
+                max_concurrent_queries: self.max_concurrent_queries,
+            },
         }
     }
 }

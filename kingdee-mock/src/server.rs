@@ -20,16 +20,21 @@ use crate::auth::Sessions;
 use crate::churn::Driver;
 use crate::config::{Living, MockConfig};
 use crate::data::Store;
+use crate::data::form::Form;
 use crate::faults::Injector;
 use crate::rng::Rng;
 use crate::stats::Stats;
+use crate::throttle::Throttle;
 use crate::{ops, services};
 
 /// Everything a request handler may touch.
 #[derive(Debug)]
 pub struct App {
     pub config: MockConfig,
-    store: RwLock<Store>,
+    /// One store per form, in [`Form::ALL`] order (materials first).
+    stores: [RwLock<Store>; 3],
+    /// The slow-server model of the queries (`config.latency`).
+    pub throttle: Throttle,
     pub sessions: Sessions,
     pub faults: Injector,
     pub stats: Stats,
@@ -42,25 +47,20 @@ pub struct App {
 }
 
 impl App {
-    /// Generates the data set (on a blocking thread: a million rows take a moment).
-    /// A churn in the config starts at once.
+    /// Generates the data sets ([`generate_all`]). A churn in the config starts at once.
     pub async fn build(config: MockConfig) -> anyhow::Result<Arc<Self>> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let (rows, seed, nulls) = (config.rows, config.seed, config.null_modify_date_ratio);
-        let started = std::time::Instant::now();
-        let store = tokio::task::spawn_blocking(move || Store::generate_with(rows, seed, nulls))
-            .await
-            .context("data generation failed")?;
-        info!(
-            rows,
-            seed,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "Generated BD_MATERIAL rows"
-        );
+        let seed = config.seed;
+        let [materials, customers, suppliers] = generate_all(&config).await?;
         let app = Arc::new(Self {
             faults: Injector::new(config.faults.clone()),
             ops_rng: Mutex::new(ops_rng(seed)),
-            store: RwLock::new(store),
+            stores: [
+                RwLock::new(materials),
+                RwLock::new(customers),
+                RwLock::new(suppliers),
+            ],
+            throttle: Throttle::new(config.latency),
             sessions: Sessions::default(),
             stats: Stats::default(),
             living: RwLock::new(config.living.clone()),
@@ -91,12 +91,26 @@ impl App {
         *self.stop.borrow()
     }
 
+    /// The BD_MATERIAL store.
     pub fn read_store(&self) -> RwLockReadGuard<'_, Store> {
-        self.store.read().unwrap_or_else(PoisonError::into_inner)
+        self.read_form(Form::Material)
     }
 
+    /// The BD_MATERIAL store, for the operations and the churn (materials only).
     pub fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
-        self.store.write().unwrap_or_else(PoisonError::into_inner)
+        self.write_form(Form::Material)
+    }
+
+    pub fn read_form(&self, form: Form) -> RwLockReadGuard<'_, Store> {
+        self.stores[form as usize]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn write_form(&self, form: Form) -> RwLockWriteGuard<'_, Store> {
+        self.stores[form as usize]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sleeps, but wakes when the server is stopping (a hanging request must not hold the
@@ -112,6 +126,28 @@ impl App {
     fn signal_stop(&self) {
         self.stop.send_replace(true);
     }
+}
+
+/// Generates every form's initial data set (on a blocking thread: a million rows take a
+/// moment), in [`Form::ALL`] order.
+pub async fn generate_all(config: &MockConfig) -> anyhow::Result<[Store; 3]> {
+    let (seed, nulls) = (config.seed, config.null_modify_date_ratio);
+    let counts = Form::ALL.map(|f| config.rows_of(f));
+    let started = std::time::Instant::now();
+    let stores = tokio::task::spawn_blocking(move || {
+        Form::ALL.map(|f| Store::generate_form(f, counts[f as usize], seed, nulls))
+    })
+    .await
+    .context("data generation failed")?;
+    info!(
+        rows = counts[0],
+        customers = counts[1],
+        suppliers = counts[2],
+        seed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Generated BD_MATERIAL, BD_Customer and BD_Supplier rows"
+    );
+    Ok(stores)
 }
 
 /// The PRNG of the operator edits, derived from the data seed (so a reset repeats them).

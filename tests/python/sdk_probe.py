@@ -3,7 +3,8 @@ server and prints what it saw as one JSON object on stdout. Used by tests/e2e/mo
 
 Usage: python sdk_probe.py '<json request>'
 The request holds the identity (url, acct, user, app_id, app_secret, lcid) and a "scenario":
-  page  - pages ExecuteBillQuery with StartRow += Limit until a short page; prints the rows
+  page  - pages ExecuteBillQuery ("form", default BD_MATERIAL) with StartRow += Limit until a
+          short page; prints the rows
   call  - calls one service ("service", "data", "times" times); prints each raw answer or error
 """
 import json
@@ -23,7 +24,7 @@ def page(sdk, req):
     limit = req["limit"]
     rows, pages, start = [], [], 0
     while True:
-        data = {"FormId": "BD_MATERIAL", "FieldKeys": req["field_keys"],
+        data = {"FormId": req.get("form", "BD_MATERIAL"), "FieldKeys": req["field_keys"],
                 "FilterString": req["filter"], "OrderString": req["order"],
                 "TopRowCount": 0, "StartRow": start, "Limit": limit}
         text = sdk.ExecuteBillQuery(data)

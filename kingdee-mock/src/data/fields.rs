@@ -1,15 +1,16 @@
-//! The BD_MATERIAL field catalogue: every field key a query may name (dotted base-data
-//! references included), its type, and a typed accessor over a stored row. Keys are matched
+//! The columns a query can read, their types, and a typed accessor over a stored row; which
+//! keys name them is each form's catalogue ([`super::form`]). Keys are matched
 //! case-insensitively, as the real server does.
 
-use std::sync::LazyLock;
-
 use serde::ser::{Serialize, Serializer};
+
+pub use super::form::Form;
 
 use super::row::{Arena, Flag, RefField, Row, TextField};
 use crate::dates;
 
-/// A column a query can read.
+/// A column a query can read. `MaterialId` is the form's primary key (FMaterialId, FCUSTID,
+/// FSupplierId): every order ends with it and the row slots are sorted by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Col {
     MaterialId,
@@ -49,79 +50,15 @@ pub enum Value<'a> {
     Bool(bool),
 }
 
-/// The scalar fields, in the order `/_mock/rows` and QueryBusinessInfo list them; every
-/// base-data reference adds `.FNumber` and `.FName` after its id.
-static SCALARS: &[(&str, Col)] = &[
-    ("FMaterialId", Col::MaterialId),
-    ("FMasterId", Col::MasterId),
-    ("FNumber", Col::Text(TextField::Number)),
-    ("FName", Col::Text(TextField::Name)),
-    ("FSpecification", Col::Text(TextField::Specification)),
-    ("FMnemonicCode", Col::Text(TextField::MnemonicCode)),
-    ("FOldNumber", Col::Text(TextField::OldNumber)),
-    ("FDescription", Col::Text(TextField::Description)),
-    ("FMaterialGroup", Col::RefId(RefField::MaterialGroup)),
-    ("FDocumentStatus", Col::Text(TextField::DocumentStatus)),
-    ("FForbidStatus", Col::Text(TextField::ForbidStatus)),
-    ("FCreateOrgId", Col::RefId(RefField::CreateOrg)),
-    ("FUseOrgId", Col::RefId(RefField::UseOrg)),
-    ("FCreatorId", Col::RefId(RefField::Creator)),
-    ("FModifierId", Col::RefId(RefField::Modifier)),
-    ("FApproverId", Col::RefId(RefField::Approver)),
-    ("FForbidderId", Col::RefId(RefField::Forbidder)),
-    ("FCreateDate", Col::CreateDate),
-    ("FModifyDate", Col::ModifyDate),
-    ("FApproveDate", Col::ApproveDate),
-    ("FForbidDate", Col::ForbidDate),
-    ("FErpClsID", Col::Text(TextField::ErpClsId)),
-    ("FBaseUnitId", Col::RefId(RefField::BaseUnit)),
-    ("FCategoryID", Col::RefId(RefField::Category)),
-    ("FTaxRateId", Col::RefId(RefField::TaxRate)),
-    ("FIsPurchase", Col::Flag(Flag::IsPurchase)),
-    ("FIsInventory", Col::Flag(Flag::IsInventory)),
-    ("FIsSale", Col::Flag(Flag::IsSale)),
-    ("FBARCODE", Col::Text(TextField::Barcode)),
-    ("FNETWEIGHT", Col::NetWeight),
-    ("FGROSSWEIGHT", Col::GrossWeight),
-    ("F_ProductLine", Col::ProductLine),
-];
-
-static CATALOGUE: LazyLock<Vec<(String, Col)>> = LazyLock::new(|| {
-    SCALARS
-        .iter()
-        .flat_map(|&(key, col)| {
-            let refs = match col {
-                Col::RefId(r) => vec![
-                    (format!("{key}.FNumber"), Col::RefNumber(r)),
-                    (format!("{key}.FName"), Col::RefName(r)),
-                ],
-                _ => Vec::new(),
-            };
-            std::iter::once((key.to_owned(), col)).chain(refs)
-        })
-        .collect()
-});
-
-/// Every column with its canonical key, in catalogue order.
+/// Every BD_MATERIAL column with its canonical key, in catalogue order.
 pub fn catalogue() -> &'static [(String, Col)] {
-    &CATALOGUE
+    Form::Material.catalogue()
 }
 
-/// Resolves a field key (`FNUMBER`, `FUseOrgId.FNumber`, …) case-insensitively.
+/// Resolves a BD_MATERIAL field key (`FNUMBER`, `FUseOrgId.FNumber`, …) case-insensitively;
+/// [`Form::resolve`] does it for any form.
 pub fn resolve(key: &str) -> Option<Col> {
-    let key = key.trim();
-    let (head, tail) = match key.split_once('.') {
-        Some((h, t)) => (h, Some(t)),
-        None => (key, None),
-    };
-    let &(_, col) = SCALARS.iter().find(|(k, _)| k.eq_ignore_ascii_case(head))?;
-    match (col, tail) {
-        (col, None) => Some(col),
-        (Col::RefId(r), Some(t)) if t.eq_ignore_ascii_case("FNumber") => Some(Col::RefNumber(r)),
-        (Col::RefId(r), Some(t)) if t.eq_ignore_ascii_case("FName") => Some(Col::RefName(r)),
-        (Col::RefId(r), Some(t)) if t.eq_ignore_ascii_case("FId") => Some(Col::RefId(r)),
-        _ => None,
-    }
+    Form::Material.resolve(key)
 }
 
 impl Col {

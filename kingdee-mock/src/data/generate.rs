@@ -19,7 +19,9 @@ pub const FIRST_ID: i64 = 100_001;
 
 const DAY: i64 = 86_400_000;
 
-struct Clock {
+/// Where generated rows fall on 2019–2024: creation rises with the row's place in the data
+/// set, modification follows it (shared with [`super::partners`]).
+pub(crate) struct Clock {
     start: i64,
     span: i64,
     end: i64,
@@ -27,25 +29,31 @@ struct Clock {
 }
 
 impl Clock {
-    fn new(rows: usize) -> Self {
+    /// A timeline for `rows` materials, about 1.3 rows per master (allocated copies).
+    pub(crate) fn new(rows: usize) -> Self {
+        Self::for_masters(rows as f64 / 1.3)
+    }
+
+    /// A timeline for `masters` rows that are all masters (customers, suppliers).
+    pub(crate) fn for_masters(masters: f64) -> Self {
         let start = ms_of(2019, 1, 1, 0, 0, 0, 0);
         Self {
             start,
             span: ms_of(2024, 10, 31, 0, 0, 0, 0) - start,
             end: ms_of(2024, 12, 31, 23, 59, 59, 999),
-            masters: (rows as f64 / 1.3).max(1.0),
+            masters: masters.max(1.0),
         }
     }
 
     /// A moment near the point of the timeline where master `i` is created.
-    fn at(&self, i: usize, rng: &mut Rng) -> i64 {
+    pub(crate) fn at(&self, i: usize, rng: &mut Rng) -> i64 {
         let frac = (i as f64 / self.masters).min(1.0);
         let t = self.start + (frac * self.span as f64) as i64 + rng.range(-3 * DAY, 3 * DAY);
         t.clamp(self.start, self.start + self.span)
     }
 
     /// A modification time after `created`: often minutes later, sometimes months.
-    fn modified(&self, created: i64, rng: &mut Rng) -> i64 {
+    pub(crate) fn modified(&self, created: i64, rng: &mut Rng) -> i64 {
         let delta = match rng.weighted(&[35, 45, 20]) {
             0 => rng.range(0, 600_000),
             1 => rng.range(0, 60 * DAY),
@@ -138,11 +146,11 @@ fn new_material(
     let group = if rng.chance(0.03) { 0 } else { kind.group };
     let mut text = [Str::default(); TEXT_COUNT];
     let (name, mnemonic) = name_of(&kind, rng);
-    text[TextField::Number as usize] = arena.push_with(|s| number_of(s, group, index));
-    text[TextField::Name as usize] = arena.push(&name);
-    text[TextField::Specification as usize] = arena.push_with(|s| spec_of(s, kind.spec, rng));
-    text[TextField::MnemonicCode as usize] = arena.push(&mnemonic);
-    text[TextField::OldNumber as usize] = if rng.chance(0.15) {
+    text[TextField::Number.slot()] = arena.push_with(|s| number_of(s, group, index));
+    text[TextField::Name.slot()] = arena.push(&name);
+    text[TextField::Specification.slot()] = arena.push_with(|s| spec_of(s, kind.spec, rng));
+    text[TextField::MnemonicCode.slot()] = arena.push(&mnemonic);
+    text[TextField::OldNumber.slot()] = if rng.chance(0.15) {
         arena.push_with(|s| {
             let _ = write!(s, "OLD-{:05}", rng.below(100_000));
         })
@@ -154,11 +162,11 @@ fn new_material(
     } else {
         ""
     };
-    text[TextField::Description as usize] = arena.push(description);
-    text[TextField::DocumentStatus as usize] = arena.push(status);
-    text[TextField::ForbidStatus as usize] = arena.push(if forbidden { "B" } else { "A" });
-    text[TextField::ErpClsId as usize] = arena.push(erp);
-    text[TextField::Barcode as usize] = if rng.chance(0.7) {
+    text[TextField::Description.slot()] = arena.push(description);
+    text[TextField::DocumentStatus.slot()] = arena.push(status);
+    text[TextField::ForbidStatus.slot()] = arena.push(if forbidden { "B" } else { "A" });
+    text[TextField::ErpClsId.slot()] = arena.push(erp);
+    text[TextField::Barcode.slot()] = if rng.chance(0.7) {
         arena.push_with(|s| {
             let _ = write!(s, "69{:011}", rng.below(100_000_000_000));
         })
@@ -175,17 +183,17 @@ fn new_material(
     let org = [1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4][rng.below(11) as usize];
     let user = |rng: &mut Rng| 1 + rng.below(USERS.len() as u64 - 1) as u16;
     let mut refs = [0u16; REF_COUNT];
-    refs[RefField::MaterialGroup as usize] = group as u16;
-    refs[RefField::CreateOrg as usize] = org;
-    refs[RefField::UseOrg as usize] = org;
-    refs[RefField::Creator as usize] = user(rng);
-    refs[RefField::Modifier as usize] = user(rng);
+    refs[RefField::MaterialGroup.slot()] = group as u16;
+    refs[RefField::CreateOrg.slot()] = org;
+    refs[RefField::UseOrg.slot()] = org;
+    refs[RefField::Creator.slot()] = user(rng);
+    refs[RefField::Modifier.slot()] = user(rng);
     let approved = matches!(status, "C" | "D");
-    refs[RefField::Approver as usize] = if approved { user(rng) } else { 0 };
-    refs[RefField::Forbidder as usize] = if forbidden { user(rng) } else { 0 };
-    refs[RefField::BaseUnit as usize] = kind.unit as u16;
-    refs[RefField::Category as usize] = kind.category as u16;
-    refs[RefField::TaxRate as usize] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 0][rng.below(12) as usize];
+    refs[RefField::Approver.slot()] = if approved { user(rng) } else { 0 };
+    refs[RefField::Forbidder.slot()] = if forbidden { user(rng) } else { 0 };
+    refs[RefField::BaseUnit.slot()] = kind.unit as u16;
+    refs[RefField::Category.slot()] = kind.category as u16;
+    refs[RefField::TaxRate.slot()] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 0][rng.below(12) as usize];
     let (net, gross) = weights_of(kind.unit, rng);
     let mut row = Row {
         material_id: id,
@@ -248,6 +256,6 @@ pub fn null_modify_dates(rows: &mut [Row], seed: u64, ratio: f64) {
     }
 }
 
-fn weights(table: &[(&str, u32)]) -> Vec<u32> {
+pub(crate) fn weights(table: &[(&str, u32)]) -> Vec<u32> {
     table.iter().map(|&(_, w)| w).collect()
 }

@@ -3,17 +3,25 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::{Col, resolve};
+use super::fields::Col;
 #[cfg(test)]
-use super::fields::{Value, catalogue};
+use super::fields::Value;
+use super::form::Form;
 use super::row::{Arena, REF_COUNT, RefField, Row, Str, TEXT_COUNT, TextField};
 use super::tables::{BaseData, ORG_T00};
 use crate::dates;
 
-/// Every field of `row`, keyed by canonical names in catalogue order.
+/// Every field of a material `row`, keyed by canonical names in catalogue order.
 #[cfg(test)]
 pub fn row_object(row: &Row, arena: &Arena) -> Json {
-    let map: Map<String, Json> = catalogue()
+    row_object_of(Form::Material, row, arena)
+}
+
+/// Every field of a `form` row, keyed by canonical names in catalogue order.
+#[cfg(test)]
+pub fn row_object_of(form: Form, row: &Row, arena: &Arena) -> Json {
+    let map: Map<String, Json> = form
+        .catalogue()
         .iter()
         .map(|(key, col)| (key.clone(), to_json(col.get(row, arena))))
         .collect();
@@ -32,20 +40,32 @@ fn to_json(v: Value<'_>) -> Json {
     }
 }
 
-/// A row that was never generated: audited, enabled, used in T00, stamped `now`.
+/// A material that was never generated: audited, enabled, used in T00, stamped `now`.
 pub fn blank_row(id: i64, now: i64, arena: &mut Arena) -> Row {
+    blank_row_of(Form::Material, id, now, arena)
+}
+
+/// A row of `form` that was never generated: audited, enabled, used in T00, stamped `now`.
+pub fn blank_row_of(form: Form, id: i64, now: i64, arena: &mut Arena) -> Row {
     let mut text = [Str::default(); TEXT_COUNT];
     for slot in &mut text {
         *slot = arena.push("");
     }
-    text[TextField::Number as usize] = arena.push(&format!("NEW.{id}"));
-    text[TextField::Name as usize] = arena.push(&format!("新物料{id}"));
-    text[TextField::DocumentStatus as usize] = arena.push("C");
-    text[TextField::ForbidStatus as usize] = arena.push("A");
-    text[TextField::ErpClsId as usize] = arena.push("1");
+    let noun = match form {
+        Form::Material => "物料",
+        Form::Customer => "客户",
+        Form::Supplier => "供应商",
+    };
+    text[TextField::Number.slot()] = arena.push(&format!("NEW.{id}"));
+    text[TextField::Name.slot()] = arena.push(&format!("新{noun}{id}"));
+    text[TextField::DocumentStatus.slot()] = arena.push("C");
+    text[TextField::ForbidStatus.slot()] = arena.push("A");
+    if form == Form::Material {
+        text[TextField::ErpClsId.slot()] = arena.push("1");
+    }
     let mut refs = [0u16; REF_COUNT];
-    refs[RefField::CreateOrg as usize] = ORG_T00 as u16;
-    refs[RefField::UseOrg as usize] = ORG_T00 as u16;
+    refs[RefField::CreateOrg.slot()] = ORG_T00 as u16;
+    refs[RefField::UseOrg.slot()] = ORG_T00 as u16;
     Row {
         material_id: id,
         master_id: id,
@@ -63,16 +83,28 @@ pub fn blank_row(id: i64, now: i64, arena: &mut Arena) -> Row {
     }
 }
 
-/// Applies the fields of `patch` to `row`. `FMaterialId` is the row's identity and is skipped.
-/// Returns whether the patch set FModifyDate itself.
+/// Applies the fields of `patch` to a material `row`. `FMaterialId` is the row's identity and
+/// is skipped. Returns whether the patch set FModifyDate itself.
 pub fn apply_patch(
+    row: &mut Row,
+    arena: &mut Arena,
+    patch: &Map<String, Json>,
+) -> Result<bool, String> {
+    apply_patch_of(Form::Material, row, arena, patch)
+}
+
+/// [`apply_patch`] for a row of `form` (its primary key is skipped).
+pub fn apply_patch_of(
+    form: Form,
     row: &mut Row,
     arena: &mut Arena,
     patch: &Map<String, Json>,
 ) -> Result<bool, String> {
     let mut modify_set = false;
     for (key, value) in patch {
-        let col = resolve(key).ok_or_else(|| format!("unknown field {key}"))?;
+        let col = form
+            .resolve(key)
+            .ok_or_else(|| format!("unknown field {key}"))?;
         let bad = || format!("bad value for {key}: {value}");
         match col {
             Col::MaterialId => {}

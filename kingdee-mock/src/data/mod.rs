@@ -1,14 +1,17 @@
-//! The mock's data set: BD_MATERIAL rows in slots sorted by FMaterialId, their text arena, and
-//! ordered indices on every date a keyset cursor may walk (see [`index`]), so date pages need
+//! One form's data set (BD_MATERIAL, BD_Customer or BD_Supplier: [`form::Form`]): rows in
+//! slots sorted by their primary key (FMaterialId, FCUSTID or FSupplierId, all called
+//! FMaterialId below), their text arena, and ordered indices on every date a keyset cursor may walk (see [`index`]), so date pages need
 //! not scan every row. A deleted row keeps its slot as a tombstone: ids stay dense, so a
 //! FMaterialId still finds its slot by offset. All mutation goes through [`Store::update`],
 //! [`Store::insert`] and [`Store::delete`], which keep the indices in step. A last index
 //! finds a master's rows (allocation and delete need them) without a scan.
 
 pub mod fields;
+pub mod form;
 pub mod generate;
 pub mod index;
 pub mod json;
+pub mod partners;
 pub mod row;
 pub mod shapes;
 pub mod tables;
@@ -45,6 +48,17 @@ impl Store {
     /// Generates the initial data set with `null_modify_ratio` of the rows' FModifyDate NULL.
     pub fn generate_with(rows: usize, seed: u64, null_modify_ratio: f64) -> Self {
         let (mut rows, arena) = generate::generate(rows, seed);
+        generate::null_modify_dates(&mut rows, seed, null_modify_ratio);
+        Self::from_rows(rows, arena)
+    }
+
+    /// Generates the initial data set of `form`: [`Store::generate_with`] for materials,
+    /// [`partners::generate`] for customers and suppliers (NULL FModifyDates alike).
+    pub fn generate_form(form: form::Form, rows: usize, seed: u64, null_modify_ratio: f64) -> Self {
+        if form == form::Form::Material {
+            return Self::generate_with(rows, seed, null_modify_ratio);
+        }
+        let (mut rows, arena) = partners::generate(form, rows, seed);
         generate::null_modify_dates(&mut rows, seed, null_modify_ratio);
         Self::from_rows(rows, arena)
     }

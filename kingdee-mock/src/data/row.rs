@@ -1,6 +1,9 @@
-//! One BD_MATERIAL row, stored compactly: numbers and dates inline, base-data references as
-//! small indices into the static tables, and text as spans of one shared string arena (so a
-//! million rows cost a few hundred bytes each and need no allocation per string).
+//! One row of a form (BD_MATERIAL, BD_Customer, BD_Supplier), stored compactly: numbers and
+//! dates inline, base-data references as small indices into the static tables, and text as
+//! spans of one shared string arena (so a million rows cost a few hundred bytes each and need
+//! no allocation per string). Every form uses the same ten text and ten reference slots; a
+//! field says which slot it lives in ([`TextField::slot`], [`RefField::slot`]), so a customer's
+//! FTEL shares the slot of a material's FSpecification and no row grows for another form.
 
 /// A span of the [`Arena`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,7 +51,7 @@ impl Arena {
     }
 }
 
-/// The text fields of a row, an index into [`Row::text`].
+/// The text fields of every form; [`TextField::slot`] is the index into [`Row::text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextField {
     Number,
@@ -61,6 +64,33 @@ pub enum TextField {
     ForbidStatus,
     ErpClsId,
     Barcode,
+    /// Customer and supplier fields, in slots materials use for fields these forms lack.
+    ShortName,
+    Tel,
+    Address,
+    TaxRegisterCode,
+    Contact,
+    SupplyClassify,
+}
+
+impl TextField {
+    /// The slot of [`Row::text`] the field is stored in. Slots 0, 1, 6 and 7 (number, name and
+    /// the statuses) mean the same in every form.
+    #[inline]
+    pub const fn slot(self) -> usize {
+        match self {
+            TextField::Number => 0,
+            TextField::Name => 1,
+            TextField::Specification | TextField::Tel => 2,
+            TextField::MnemonicCode | TextField::ShortName => 3,
+            TextField::OldNumber | TextField::TaxRegisterCode => 4,
+            TextField::Description | TextField::Address => 5,
+            TextField::DocumentStatus => 6,
+            TextField::ForbidStatus => 7,
+            TextField::ErpClsId | TextField::SupplyClassify => 8,
+            TextField::Barcode | TextField::Contact => 9,
+        }
+    }
 }
 
 pub const TEXT_COUNT: usize = 10;
@@ -73,7 +103,7 @@ pub enum Flag {
     IsSale = 4,
 }
 
-/// The base-data references of a row, an index into [`Row::refs`].
+/// The base-data references of every form; [`RefField::slot`] is the index into [`Row::refs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefField {
     MaterialGroup,
@@ -86,12 +116,38 @@ pub enum RefField {
     BaseUnit,
     Category,
     TaxRate,
+    /// Customer and supplier references, in slots materials use for references they lack.
+    Country,
+    Seller,
+    Currency,
+    SupplierGroup,
+}
+
+impl RefField {
+    /// The slot of [`Row::refs`] the reference is stored in. Slots 1–6 (orgs and users) mean
+    /// the same in every form.
+    #[inline]
+    pub const fn slot(self) -> usize {
+        match self {
+            RefField::MaterialGroup | RefField::Country => 0,
+            RefField::CreateOrg => 1,
+            RefField::UseOrg => 2,
+            RefField::Creator => 3,
+            RefField::Modifier => 4,
+            RefField::Approver => 5,
+            RefField::Forbidder => 6,
+            RefField::BaseUnit | RefField::Seller => 7,
+            RefField::Category | RefField::Currency => 8,
+            RefField::TaxRate | RefField::SupplierGroup => 9,
+        }
+    }
 }
 
 pub const REF_COUNT: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
+    /// The form's primary key: FMaterialId, FCUSTID or FSupplierId.
     pub material_id: i64,
     pub master_id: i64,
     pub create_date: i64,
@@ -114,19 +170,19 @@ pub struct Row {
 
 impl Row {
     pub fn text(&self, field: TextField) -> Str {
-        self.text[field as usize]
+        self.text[field.slot()]
     }
 
     pub fn set_text(&mut self, field: TextField, s: Str) {
-        self.text[field as usize] = s;
+        self.text[field.slot()] = s;
     }
 
     pub fn reference(&self, field: RefField) -> usize {
-        usize::from(self.refs[field as usize])
+        usize::from(self.refs[field.slot()])
     }
 
     pub fn set_reference(&mut self, field: RefField, index: usize) {
-        self.refs[field as usize] = index as u16;
+        self.refs[field.slot()] = index as u16;
     }
 
     pub fn flag(&self, flag: Flag) -> bool {

@@ -1,7 +1,10 @@
 //! The static base data the generated materials refer to (organisations, users, groups, units,
 //! categories, tax rates) and the word lists their names and specifications are built from.
 //! Index 0 of every reference table is the empty reference: id 0, `""` number and name.
+//! Customers' and suppliers' own base data (countries, salesmen, currencies, supplier groups)
+//! is in [`super::partners::tables`].
 
+use super::partners::tables::{COUNTRIES, CURRENCIES, SALESMEN, SUPPLIER_GROUPS};
 use super::row::RefField;
 
 /// One base-data record as `FX`, `FX.FNumber` and `FX.FName` return it.
@@ -97,6 +100,7 @@ impl RefField {
         RefField::TaxRate,
     ];
 
+    /// The material's key of the reference (a customer's for the partner references).
     pub fn key(self) -> &'static str {
         match self {
             RefField::MaterialGroup => "FMaterialGroup",
@@ -109,6 +113,10 @@ impl RefField {
             RefField::BaseUnit => "FBaseUnitId",
             RefField::Category => "FCategoryID",
             RefField::TaxRate => "FTaxRateId",
+            RefField::Country => "FCOUNTRY",
+            RefField::Seller => "FSELLER",
+            RefField::Currency => "FTRADINGCURRID",
+            RefField::SupplierGroup => "FGroup",
         }
     }
 
@@ -122,6 +130,10 @@ impl RefField {
             RefField::BaseUnit => UNITS,
             RefField::Category => CATEGORIES,
             RefField::TaxRate => TAX_RATES,
+            RefField::Country => COUNTRIES,
+            RefField::Seller => SALESMEN,
+            RefField::Currency => CURRENCIES,
+            RefField::SupplierGroup => SUPPLIER_GROUPS,
         }
     }
 
@@ -136,6 +148,10 @@ impl RefField {
             RefField::BaseUnit => "BD_UNIT",
             RefField::Category => "BD_StockCategory",
             RefField::TaxRate => "BD_TaxRate",
+            RefField::Country => "BOS_ASSISTANTDATA_DETAIL",
+            RefField::Seller => "BD_Saler",
+            RefField::Currency => "BD_Currency",
+            RefField::SupplierGroup => "BD_SupplierGroup",
         }
     }
 }

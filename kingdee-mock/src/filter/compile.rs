@@ -1,4 +1,4 @@
-//! Turns the syntax tree into a typed predicate: field names are resolved against the
+//! Turns the syntax tree into a typed predicate: field names are resolved against the form's
 //! catalogue (an unknown one is MsgCode 9), and each literal is converted once to the type of
 //! the column it meets, so a string compared with a date field is parsed as a date here and
 //! never again per row.
@@ -7,22 +7,23 @@ use super::FilterError;
 use super::eval::{Like, Lit, Pred, cmp_lit};
 use super::lexer::CmpOp;
 use super::parser::{Expr, Literal, Operand};
-use crate::data::fields::{Col, ColKind, Value, resolve};
+use crate::data::fields::{Col, ColKind, Value};
+use crate::data::form::Form;
 use crate::dates;
 
-pub fn compile(e: &Expr) -> Result<Pred, FilterError> {
+pub fn compile(e: &Expr, form: Form) -> Result<Pred, FilterError> {
     Ok(match e {
-        Expr::And(a, b) => Pred::And(Box::new(compile(a)?), Box::new(compile(b)?)),
-        Expr::Or(a, b) => Pred::Or(Box::new(compile(a)?), Box::new(compile(b)?)),
-        Expr::Not(a) => Pred::Not(Box::new(compile(a)?)),
-        Expr::Cmp(l, op, r) => comparison(l, *op, r)?,
+        Expr::And(a, b) => Pred::And(Box::new(compile(a, form)?), Box::new(compile(b, form)?)),
+        Expr::Or(a, b) => Pred::Or(Box::new(compile(a, form)?), Box::new(compile(b, form)?)),
+        Expr::Not(a) => Pred::Not(Box::new(compile(a, form)?)),
+        Expr::Cmp(l, op, r) => comparison(form, l, *op, r)?,
         Expr::Like {
             operand,
             pattern,
             negated,
         } => match operand {
             Operand::Field(f) => Pred::Like {
-                col: field(f)?,
+                col: field(form, f)?,
                 pattern: Like::compile(pattern),
                 negated: *negated,
             },
@@ -39,7 +40,7 @@ pub fn compile(e: &Expr) -> Result<Pred, FilterError> {
             let Operand::Field(f) = operand else {
                 return Err(FilterError::Syntax("IN needs a field on its left".into()));
             };
-            let col = field(f)?;
+            let col = field(form, f)?;
             let mut lits = Vec::with_capacity(list.len());
             for l in list {
                 if let Some(lit) = convert(l, col.kind())? {
@@ -55,7 +56,7 @@ pub fn compile(e: &Expr) -> Result<Pred, FilterError> {
         }
         Expr::IsNull { operand, negated } => match operand {
             Operand::Field(f) => Pred::IsNull {
-                col: field(f)?,
+                col: field(form, f)?,
                 negated: *negated,
             },
             Operand::Lit(l) => Pred::Const(Some((*l == Literal::Null) != *negated)),
@@ -67,8 +68,8 @@ pub fn compile(e: &Expr) -> Result<Pred, FilterError> {
             negated,
         } => {
             let range = Pred::And(
-                Box::new(comparison(operand, CmpOp::Ge, low)?),
-                Box::new(comparison(operand, CmpOp::Le, high)?),
+                Box::new(comparison(form, operand, CmpOp::Ge, low)?),
+                Box::new(comparison(form, operand, CmpOp::Le, high)?),
             );
             if *negated {
                 Pred::Not(Box::new(range))
@@ -79,14 +80,15 @@ pub fn compile(e: &Expr) -> Result<Pred, FilterError> {
     })
 }
 
-fn field(name: &str) -> Result<Col, FilterError> {
-    resolve(name).ok_or_else(|| FilterError::UnknownField(name.to_owned()))
+fn field(form: Form, name: &str) -> Result<Col, FilterError> {
+    form.resolve(name)
+        .ok_or_else(|| FilterError::UnknownField(name.to_owned()))
 }
 
-fn comparison(l: &Operand, op: CmpOp, r: &Operand) -> Result<Pred, FilterError> {
+fn comparison(form: Form, l: &Operand, op: CmpOp, r: &Operand) -> Result<Pred, FilterError> {
     match (l, r) {
         (Operand::Field(a), Operand::Field(b)) => {
-            let (left, right) = (field(a)?, field(b)?);
+            let (left, right) = (field(form, a)?, field(form, b)?);
             let numeric = |k| matches!(k, ColKind::Int | ColKind::Num);
             let (ka, kb) = (left.kind(), right.kind());
             if ka != kb && !(numeric(ka) && numeric(kb)) {
@@ -96,8 +98,8 @@ fn comparison(l: &Operand, op: CmpOp, r: &Operand) -> Result<Pred, FilterError> 
             }
             Ok(Pred::Cols { left, op, right })
         }
-        (Operand::Field(f), Operand::Lit(lit)) => column_vs(field(f)?, op, lit),
-        (Operand::Lit(lit), Operand::Field(f)) => column_vs(field(f)?, op.flipped(), lit),
+        (Operand::Field(f), Operand::Lit(lit)) => column_vs(field(form, f)?, op, lit),
+        (Operand::Lit(lit), Operand::Field(f)) => column_vs(field(form, f)?, op.flipped(), lit),
         (Operand::Lit(a), Operand::Lit(b)) => constant(a, op, b),
     }
 }

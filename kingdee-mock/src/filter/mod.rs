@@ -1,5 +1,5 @@
 //! The FilterString language of ExecuteBillQuery: SQL-like comparisons, LIKE, IN, IS NULL,
-//! BETWEEN, AND/OR/NOT with parentheses, over BD_MATERIAL fields (dotted references too).
+//! BETWEEN, AND/OR/NOT with parentheses, over one form's fields (dotted references too).
 //! A filter is compiled once per request into a typed [`Pred`] and then evaluated per row.
 //!
 //! Semantics chosen where the real server (SQL Server underneath) could differ: keywords and
@@ -16,6 +16,8 @@ pub mod parser;
 
 pub use eval::Pred;
 
+use crate::data::form::Form;
+
 /// Why a FilterString (or OrderString) was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FilterError {
@@ -27,11 +29,16 @@ pub enum FilterError {
     Syntax(String),
 }
 
-/// Compiles a FilterString; a blank one selects every row.
+/// Compiles a BD_MATERIAL FilterString; a blank one selects every row.
 pub fn compile(src: &str) -> Result<Pred, FilterError> {
+    compile_for(Form::Material, src)
+}
+
+/// Compiles a FilterString over the fields of `form`; a blank one selects every row.
+pub fn compile_for(form: Form, src: &str) -> Result<Pred, FilterError> {
     let toks = lexer::lex(src)?;
     match parser::parse(src, toks)? {
-        Some(e) => compile::compile(&e),
+        Some(e) => compile::compile(&e, form),
         None => Ok(Pred::Const(Some(true))),
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{OpsResult, bad, parse};
 use crate::config::Faults;
-use crate::data::Store;
+use crate::data::form::Form;
 use crate::faults::FaultKind;
 use crate::server::App;
 
@@ -65,7 +65,12 @@ pub async fn requests(
 
 pub async fn health(State(app): State<Arc<App>>) -> Json<Value> {
     let rows = app.read_store().len();
-    Json(json!({"status": "ok", "rows": rows, "sessions": app.sessions.live()}))
+    let customers = app.read_form(Form::Customer).len();
+    let suppliers = app.read_form(Form::Supplier).len();
+    Json(
+        json!({"status": "ok", "rows": rows, "customers": customers, "suppliers": suppliers,
+        "sessions": app.sessions.live()}),
+    )
 }
 
 /// Stops the churn, regenerates the initial data, and clears faults, behaviour settings,
@@ -76,11 +81,12 @@ pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> OpsResult {
     crate::churn::Driver::stop(&app).await;
     app.churn.clear();
     let (rows, seed) = (app.config.rows, app.config.seed);
-    let nulls = app.config.null_modify_date_ratio;
-    let fresh = tokio::task::spawn_blocking(move || Store::generate_with(rows, seed, nulls))
+    let fresh = crate::server::generate_all(&app.config)
         .await
         .map_err(bad)?;
-    *app.write_store() = fresh;
+    for (form, store) in Form::ALL.into_iter().zip(fresh) {
+        *app.write_form(form) = store;
+    }
     *app.ops_rng.lock().unwrap_or_else(PoisonError::into_inner) = crate::server::ops_rng(seed);
     app.faults.reset(app.config.faults.clone());
     app.set_living(app.config.living.clone());

@@ -1,6 +1,6 @@
 //! ExecuteBillQuery and BillQuery: reads the request's `data`, checks it in the order the real
 //! server reports problems (FormId, FieldKeys, fields, Limit, FilterString, OrderString), then
-//! selects and renders one page.
+//! selects and renders one page of the form's store. Every form ([`Form`]) goes the same way.
 //!
 //! A `Limit` above the configured maximum (10000, the current documentation's cap) is an
 //! error, MsgCode 4 `Limit不能超过10000`, not a silent clamp: a client that asks for more than
@@ -15,19 +15,29 @@ use serde_json::{Map, Value};
 
 use crate::body::{get_ci, int};
 use crate::data::Store;
-use crate::data::fields::{Col, resolve};
+use crate::data::fields::Col;
+use crate::data::form::Form;
 use crate::filter::{self, FilterError, Pred};
 use crate::reply::KdError;
 use order::OrderKey;
 pub use plan::Window;
 pub use render::Shape;
 
-/// The only form the mock serves.
+/// The form the mock served first (and `/_mock/rows` lists by default).
 pub const FORM_ID: &str = "BD_MATERIAL";
+
+/// The error of a FormId the mock does not serve, as K3Cloud words it.
+pub fn unknown_form(form: &str) -> KdError {
+    KdError::new(
+        4,
+        format!("标识为“{}”的业务对象不存在，或者被删除。", form.trim()),
+    )
+}
 
 /// A checked query, ready to run against the store.
 #[derive(Debug)]
 pub struct Query {
+    pub form: Form,
     pub keys: Vec<String>,
     pub cols: Vec<Col>,
     pub pred: Pred,
@@ -81,19 +91,17 @@ impl Query {
         if form.trim().is_empty() {
             return Err(KdError::new(8, "data数据包中的参数FormId的值不能为空。"));
         }
-        if !form.trim().eq_ignore_ascii_case(FORM_ID) {
-            return Err(KdError::new(
-                4,
-                format!("标识为“{}”的业务对象不存在，或者被删除。", form.trim()),
-            ));
-        }
+        let form = Form::parse(&form).ok_or_else(|| unknown_form(&form))?;
         let keys = field_keys(&text_param(data, "FieldKeys")?);
         if keys.is_empty() {
             return Err(KdError::new(8, "data数据包中的参数FieldKeys的值不能为空。"));
         }
         let cols = keys
             .iter()
-            .map(|k| resolve(k).ok_or_else(|| FilterError::UnknownField(k.clone())))
+            .map(|k| {
+                form.resolve(k)
+                    .ok_or_else(|| FilterError::UnknownField(k.clone()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let window = Window {
             top: count_param(data, "TopRowCount")?,
@@ -105,9 +113,10 @@ impl Query {
         }
         let filter = text_param(data, "FilterString")?;
         let order_text = text_param(data, "OrderString")?;
-        let pred = filter::compile(&filter)?;
-        let order = order::parse(&order_text)?;
+        let pred = filter::compile_for(form, &filter)?;
+        let order = order::parse_for(form, &order_text)?;
         Ok(Self {
+            form,
             keys,
             cols,
             pred,
@@ -118,7 +127,8 @@ impl Query {
         })
     }
 
-    /// Selects and renders the page; returns the JSON text and the number of rows.
+    /// Selects and renders the page from the store of [`Query::form`]; returns the JSON text
+    /// and the number of rows.
     pub fn run(&self, store: &Store, shape: Shape) -> (Vec<u8>, usize) {
         let positions = plan::select(store, &self.pred, &self.order, self.window);
         let body = render::render(store, &positions, &self.keys, &self.cols, shape);
@@ -126,5 +136,7 @@ impl Query {
     }
 }
 
+#[cfg(test)]
+mod form_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -1,10 +1,11 @@
 //! OrderString: `key [ASC|DESC], …`, keys case-insensitive. The mock always ends the order
-//! with FMaterialId ASC (unless FMaterialId is already a key) so that every order is total and
+//! with the primary key ASC (FMaterialId, FCUSTID, FSupplierId; unless it is already a key) so that every order is total and
 //! paging is repeatable; the real server promises no order at all without an OrderString.
 
 use std::cmp::Ordering;
 
-use crate::data::fields::{Col, Value, resolve};
+use crate::data::fields::{Col, Value};
+use crate::data::form::Form;
 use crate::data::row::{Arena, Row};
 use crate::filter::FilterError;
 use crate::filter::eval::cmp_values;
@@ -15,8 +16,13 @@ pub struct OrderKey {
     pub desc: bool,
 }
 
-/// Parses an OrderString and appends the FMaterialId tie-break.
+/// Parses a BD_MATERIAL OrderString and appends the FMaterialId tie-break.
 pub fn parse(src: &str) -> Result<Vec<OrderKey>, FilterError> {
+    parse_for(Form::Material, src)
+}
+
+/// Parses an OrderString over the fields of `form` and appends the primary-key tie-break.
+pub fn parse_for(form: Form, src: &str) -> Result<Vec<OrderKey>, FilterError> {
     let mut keys = Vec::new();
     for part in src.split(',') {
         let words: Vec<&str> = part.split_whitespace().collect();
@@ -32,7 +38,9 @@ pub fn parse(src: &str) -> Result<Vec<OrderKey>, FilterError> {
                 )));
             }
         };
-        let col = resolve(name).ok_or_else(|| FilterError::UnknownField(name.to_owned()))?;
+        let col = form
+            .resolve(name)
+            .ok_or_else(|| FilterError::UnknownField(name.to_owned()))?;
         keys.push(OrderKey { col, desc });
         if col == Col::MaterialId {
             // A unique key: nothing after it can change the order.

@@ -7,6 +7,7 @@ use super::order::{self, compare};
 use super::plan::{Window, select};
 use super::{Query, Shape};
 use crate::data::Store;
+use crate::data::form::Form;
 use crate::filter;
 
 fn data(v: Value) -> serde_json::Map<String, Value> {
@@ -101,10 +102,17 @@ fn arrays_follow_field_keys_order_and_objects_keep_the_requested_keys() {
     assert_eq!(empty.run(&store, Shape::Arrays).0, b"[]");
 }
 
-/// The page by brute force: every live row filtered, all of them sorted, then sliced.
-pub fn naive(store: &Store, filter_src: &str, order_src: &str, w: Window) -> Vec<usize> {
-    let pred = filter::compile(filter_src).expect("filter");
-    let keys = order::parse(order_src).expect("order");
+/// The page by brute force: every live row of a `form` store filtered, all of them sorted,
+/// then sliced.
+pub fn naive(
+    form: Form,
+    store: &Store,
+    filter_src: &str,
+    order_src: &str,
+    w: Window,
+) -> Vec<usize> {
+    let pred = filter::compile_for(form, filter_src).expect("filter");
+    let keys = order::parse_for(form, order_src).expect("order");
     let rows = store.slots();
     let mut all: Vec<usize> = store
         .live()
@@ -124,19 +132,30 @@ pub fn pages_equal_a_full_sort(
     orders: &[&str],
     windows: &[(usize, usize, usize)],
 ) -> usize {
+    pages_equal_a_full_sort_in(Form::Material, store, filters, orders, windows)
+}
+
+/// [`pages_equal_a_full_sort`] for a store of `form`.
+pub fn pages_equal_a_full_sort_in(
+    form: Form,
+    store: &Store,
+    filters: &[String],
+    orders: &[&str],
+    windows: &[(usize, usize, usize)],
+) -> usize {
     let mut nonempty = 0;
     for f in filters {
-        let pred = filter::compile(f).expect("filter");
+        let pred = filter::compile_for(form, f).expect("filter");
         for o in orders {
-            let keys = order::parse(o).expect("order");
+            let keys = order::parse_for(form, o).expect("order");
             for &(top, start, limit) in windows {
                 let w = Window { top, start, limit };
                 let page = select(store, &pred, &keys, w);
                 nonempty += usize::from(!page.is_empty());
                 assert_eq!(
                     page,
-                    naive(store, f, o, w),
-                    "filter {f:?} order {o:?} window {w:?}"
+                    naive(form, store, f, o, w),
+                    "{form:?} filter {f:?} order {o:?} window {w:?}"
                 );
             }
         }
