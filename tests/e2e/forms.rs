@@ -64,9 +64,16 @@ const SUPPLIERS: FormJob = FormJob {
         ("code", "{FNumber}"),
         ("name", "{FName}"),
         ("tax_code", "{FTaxRegisterCode}"),
+        ("currency", "{FPayCurrencyId.FNumber}"),
         ("modified", "_function datetime('{FModifyDate}')"),
     ],
-    fields: &["FNumber", "FName", "FTaxRegisterCode", "FModifyDate"],
+    fields: &[
+        "FNumber",
+        "FName",
+        "FTaxRegisterCode",
+        "FPayCurrencyId.FNumber",
+        "FModifyDate",
+    ],
 };
 
 impl FormJob {
@@ -285,7 +292,11 @@ async fn customers_and_suppliers_sync_next_to_materials_by_configuration_only() 
         },
     )
     .await;
-    let jobs = [env.job().to_owned(), CUSTOMERS.name(&env), SUPPLIERS.name(&env)];
+    let jobs = [
+        env.job().to_owned(),
+        CUSTOMERS.name(&env),
+        SUPPLIERS.name(&env),
+    ];
     let passed = |log: &str, job: &str| {
         log.lines().any(|l| {
             l.contains("Pass finished")
@@ -293,10 +304,15 @@ async fn customers_and_suppliers_sync_next_to_materials_by_configuration_only() 
                 && l.contains("succeeded")
         })
     };
-    poll("a successful pass of each job in the one producer process", Duration::from_secs(60), Duration::from_millis(250), || async {
-        let log = std::fs::read_to_string(&producer.log).ok()?;
-        jobs.iter().all(|job| passed(&log, job)).then_some(())
-    })
+    poll(
+        "a successful pass of each job in the one producer process",
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || async {
+            let log = std::fs::read_to_string(&producer.log).ok()?;
+            jobs.iter().all(|job| passed(&log, job)).then_some(())
+        },
+    )
     .await;
     // A moment for anything extra to arrive, then exact contents.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -280,3 +280,42 @@ async fn the_sdk_may_pass_query_data_as_a_json_string() {
         .collect();
     assert_eq!(ids, [100_003, 100_002, 100_001]);
 }
+
+/// `tests/python/sdk_forms_check.py`: the SDK pages BD_Customer and BD_Supplier with the job
+/// filter and every value equals the mock's own listing; BillQuery, QueryBusinessInfo and an
+/// unknown field's MsgCode 9 work for both forms.
+#[tokio::test]
+async fn the_python_sdk_reads_customers_and_suppliers_like_materials() {
+    let mock = MockServer::start(MockConfig {
+        rows: 100,
+        customers: 900,
+        suppliers: 600,
+        ..MockConfig::default()
+    })
+    .await
+    .expect("start the mock");
+    let run = Command::new(sdk_python().await)
+        .arg(workspace().join("tests/python/sdk_forms_check.py"))
+        .arg(mock.base())
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the SDK forms check took over 2 minutes")
+        .expect("run the SDK forms check");
+    assert!(
+        out.status.success(),
+        "sdk_forms_check.py failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("the check prints JSON");
+    for (form, of) in [("BD_Customer", 900), ("BD_Supplier", 600)] {
+        assert_eq!(summary[form]["of"], of, "{summary}");
+        let rows = summary[form]["rows"].as_u64().expect("rows");
+        assert!(
+            rows > 0 && rows < of,
+            "{form}: the job filter picked {rows} of {of}"
+        );
+    }
+    mock.shutdown().await;
+}
