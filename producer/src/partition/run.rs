@@ -1,0 +1,413 @@
+//! A partitioned full pass at work: plans (or resumes) the partitions, keeps up to
+//! `kingdee.max_in_flight` of them reading at once, and splits a lagging one for an idle reader.
+//! The rules are in the module doc ([`super`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use k3sync_common::record::{Cursor, Rows, parse_key};
+use k3sync_common::state::{self, RunStatus, StoredPartition};
+use sqlx::MySqlPool;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use super::{PREFIX, Remaining, id_of, name, pick_split, split_range};
+use crate::fetch::FetchError;
+use crate::pass::{PassError, Producer};
+use crate::read::{Checkpoint, Reader};
+
+/// `Part::until` of a partition with no upper bound.
+const UNBOUNDED: i64 = i64::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Unread,
+    Reading,
+    Done,
+}
+
+struct Part {
+    id: u32,
+    name: String,
+    /// The stored cursor: keys up to it are confirmed.
+    cursor: Cursor,
+    /// The highest key handed to the publisher.
+    claimed: Option<i64>,
+    /// Upper key bound (inclusive), [`UNBOUNDED`] for none; the fetcher reads it too.
+    until: Arc<AtomicI64>,
+    status: Status,
+}
+
+/// Every partition of the pass; one lock for a claim, a cursor store and a split, so a split
+/// never races the partition it cuts.
+struct Table {
+    parts: Vec<Part>,
+    /// The key range found at the start of the pass (`None`: no row).
+    span: Option<(i64, i64)>,
+    next_id: u32,
+    splits: u32,
+}
+
+impl Table {
+    fn new(stored: Vec<StoredPartition>, span: Option<(i64, i64)>) -> Self {
+        let parts: Vec<Part> = stored
+            .into_iter()
+            .map(|p| Part {
+                id: id_of(&p.name).unwrap_or(0),
+                name: p.name,
+                cursor: p.cursor,
+                claimed: None,
+                until: Arc::new(AtomicI64::new(p.until.unwrap_or(UNBOUNDED))),
+                status: if p.open { Status::Unread } else { Status::Done },
+            })
+            .collect();
+        let next_id = parts.iter().map(|p| p.id).max().unwrap_or(0) + 1;
+        Self {
+            parts,
+            span,
+            next_id,
+            splits: 0,
+        }
+    }
+
+    fn part(&mut self, id: u32) -> Option<&mut Part> {
+        self.parts.iter_mut().find(|p| p.id == id)
+    }
+
+    /// What each partition being read has left, for [`pick_split`].
+    fn remaining(&self) -> Vec<Remaining> {
+        let Some((lowest, highest)) = self.span else {
+            return Vec::new();
+        };
+        self.parts
+            .iter()
+            .filter(|p| p.status == Status::Reading)
+            .map(|p| {
+                let confirmed = match p.cursor {
+                    Cursor::Key { key } => key,
+                    _ => lowest.saturating_sub(1),
+                };
+                let until = p.until.load(Ordering::Acquire);
+                Remaining {
+                    id: p.id,
+                    from: confirmed.max(p.claimed.unwrap_or(i64::MIN)),
+                    until: if until == UNBOUNDED { highest } else { until },
+                }
+            })
+            .collect()
+    }
+}
+
+/// One partition handed to a reader.
+pub(crate) struct Lane {
+    id: u32,
+    name: String,
+    start: Cursor,
+    until: Arc<AtomicI64>,
+    table: Arc<Mutex<Table>>,
+}
+
+impl Lane {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bound the fetcher narrows each request to ([`UNBOUNDED`]: none).
+    pub fn until(&self) -> Arc<AtomicI64> {
+        Arc::clone(&self.until)
+    }
+
+    /// Keeps the rows of a page within the partition's bound and marks them handed to the
+    /// publisher; true when the page reached the bound (the partition is read to its end).
+    pub async fn claim(&self, key_field: &str, mut records: Rows) -> (Rows, bool) {
+        let mut table = self.table.lock().await;
+        let until = self.until.load(Ordering::Acquire);
+        let Some(at) = records.position(key_field) else {
+            return (records, false);
+        };
+        let before = records.rows.len();
+        records
+            .rows
+            .retain(|row| row.get(at).and_then(parse_key).is_none_or(|k| k <= until));
+        let dropped = before - records.rows.len();
+        let top = records
+            .rows
+            .iter()
+            .filter_map(|row| row.get(at).and_then(parse_key))
+            .max();
+        if dropped > 0 {
+            tracing::info!(partition = %self.name, until, dropped, "Rows past a lowered partition bound dropped");
+        }
+        if let (Some(top), Some(part)) = (top, table.part(self.id)) {
+            part.claimed = Some(part.claimed.map_or(top, |c| c.max(top)));
+        }
+        (records, dropped > 0 || top.is_some_and(|top| top >= until))
+    }
+
+    /// Stores the partition's cursor after a confirmed page (closed once `last`).
+    pub async fn store(
+        &self,
+        pool: &MySqlPool,
+        job: &str,
+        cursor: &Cursor,
+        last: bool,
+        run_id: Uuid,
+    ) -> Result<(), sqlx::Error> {
+        let mut table = self.table.lock().await;
+        state::store_cursor(pool, job, &self.name, cursor, !last, run_id).await?;
+        if let Some(part) = table.part(self.id) {
+            part.cursor = cursor.clone();
+            if last {
+                part.status = Status::Done;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Producer {
+    /// Reads the `full` stream of `reader` as partitions ([`super`]); with one reader and no
+    /// partitioned pass to resume, as the one stream it always was.
+    pub(crate) async fn read_partitioned(
+        &self,
+        reader: &Reader<'_>,
+    ) -> Result<RunStatus, PassError> {
+        let job = reader.job;
+        let stream = reader.stream;
+        let run_id = reader.tally.run_id();
+        let readers = self.settings.kingdee.max_in_flight.max(1);
+        let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
+        let (stored, open) = saved.unwrap_or((Cursor::Start, false));
+        // Partition rows belong to the open pass only; a pass whose partitions are all closed
+        // but which is still open was resumed as one stream since.
+        let partitions = if open {
+            state::load_partitions(&self.pool, &job.name, PREFIX).await?
+        } else {
+            Vec::new()
+        };
+        let resumable = partitions.iter().any(|p| p.open);
+        if readers == 1 && !resumable {
+            return self
+                .read_stream(
+                    job,
+                    stream,
+                    reader.stamps,
+                    reader.progress,
+                    reader.tally,
+                    reader.cancel,
+                )
+                .await;
+        }
+        let span = self.key_span(reader).await?;
+        let table = if resumable {
+            tracing::info!(job = %job.name, partitions = partitions.len(), readers, "Full pass resuming its partitions");
+            Table::new(partitions, span)
+        } else {
+            let stored = if open { stored } else { Cursor::Start };
+            let after = match stored {
+                Cursor::Key { key } | Cursor::Timed { key, .. } => Some(key),
+                Cursor::Start => None,
+            };
+            let planned: Vec<StoredPartition> = split_range(after, span, readers)
+                .into_iter()
+                .zip(1..)
+                .map(|(range, id)| StoredPartition {
+                    name: name(id),
+                    cursor: range.after.map_or(Cursor::Start, |key| Cursor::Key { key }),
+                    until: range.until,
+                    open: true,
+                })
+                .collect();
+            state::plan_partitions(
+                &self.pool,
+                &job.name,
+                &stream.cursor,
+                &stored,
+                PREFIX,
+                &planned,
+                run_id,
+            )
+            .await?;
+            tracing::info!(job = %job.name, partitions = planned.len(), readers, span = ?span, "Full pass partitioned");
+            Table::new(planned, span)
+        };
+        let table = Arc::new(Mutex::new(table));
+        let status = self.read_lanes(reader, &table, readers).await?;
+        if status != RunStatus::Succeeded {
+            return Ok(status);
+        }
+        let reached = {
+            let table = table.lock().await;
+            tracing::info!(job = %job.name, splits = table.splits, partitions = table.parts.len(), "Full pass read every partition");
+            table
+                .parts
+                .iter()
+                .filter_map(|p| match p.cursor {
+                    Cursor::Key { key } => Some(key),
+                    _ => None,
+                })
+                .max()
+                .map_or(Cursor::Start, |key| Cursor::Key { key })
+        };
+        state::store_cursor(
+            &self.pool,
+            &job.name,
+            &stream.cursor,
+            &reached,
+            false,
+            run_id,
+        )
+        .await?;
+        Ok(RunStatus::Succeeded)
+    }
+
+    /// Keeps up to `readers` partitions reading until none is left; the first failure stops the
+    /// others after their current page and is the pass's.
+    async fn read_lanes(
+        &self,
+        reader: &Reader<'_>,
+        table: &Arc<Mutex<Table>>,
+        readers: usize,
+    ) -> Result<RunStatus, PassError> {
+        let stop = reader.cancel.child_token();
+        let lane_reader = Reader {
+            cancel: &stop,
+            ..*reader
+        };
+        let mut running = FuturesUnordered::new();
+        let mut outcome = Ok(RunStatus::Succeeded);
+        loop {
+            while matches!(outcome, Ok(RunStatus::Succeeded))
+                && !stop.is_cancelled()
+                && running.len() < readers
+            {
+                match self.next_lane(reader, table).await {
+                    Ok(Some(lane)) => running.push(self.read_lane(lane_reader, lane)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        outcome = Err(e);
+                        stop.cancel();
+                    }
+                }
+            }
+            let Some(result) = running.next().await else {
+                break;
+            };
+            match result {
+                Ok(RunStatus::Succeeded) => {}
+                Ok(status) => {
+                    if matches!(outcome, Ok(RunStatus::Succeeded)) {
+                        outcome = Ok(status);
+                    }
+                }
+                Err(e) => {
+                    if outcome.is_ok() {
+                        outcome = Err(e);
+                    }
+                    stop.cancel();
+                }
+            }
+        }
+        outcome
+    }
+
+    async fn read_lane(&self, reader: Reader<'_>, lane: Lane) -> Result<RunStatus, PassError> {
+        let start = lane.start.clone();
+        self.read_from(&reader, start, Checkpoint::Partition(&lane))
+            .await
+    }
+
+    /// An unread partition, else the upper half of the widest one being read (stored before
+    /// anyone reads it), else none.
+    async fn next_lane(
+        &self,
+        reader: &Reader<'_>,
+        table: &Arc<Mutex<Table>>,
+    ) -> Result<Option<Lane>, PassError> {
+        let mut guard = table.lock().await;
+        let lane = |part: &Part| Lane {
+            id: part.id,
+            name: part.name.clone(),
+            start: part.cursor.clone(),
+            until: Arc::clone(&part.until),
+            table: Arc::clone(table),
+        };
+        if let Some(part) = guard.parts.iter_mut().find(|p| p.status == Status::Unread) {
+            part.status = Status::Reading;
+            return Ok(Some(lane(part)));
+        }
+        let min_width = i64::from(reader.job.page_size).saturating_mul(2);
+        let Some((id, at)) = pick_split(&guard.remaining(), min_width) else {
+            return Ok(None);
+        };
+        let new_id = guard.next_id;
+        let Some(lower) = guard.part(id) else {
+            return Ok(None);
+        };
+        let until = lower.until.load(Ordering::Acquire);
+        let upper = StoredPartition {
+            name: name(new_id),
+            cursor: Cursor::Key { key: at },
+            until: (until != UNBOUNDED).then_some(until),
+            open: true,
+        };
+        let lower_name = lower.name.clone();
+        state::split_partition(
+            &self.pool,
+            &reader.job.name,
+            &lower_name,
+            at,
+            &upper,
+            reader.tally.run_id(),
+        )
+        .await?;
+        // Lowered only once the split is stored: the lower half cannot close before then (its
+        // cursor store waits for this lock), and it claims no key past `at` after it.
+        lower.until.store(at, Ordering::Release);
+        tracing::info!(job = %reader.job.name, partition = %lower_name, at, new = %upper.name,
+            until = ?upper.until, "Partition split for an idle reader");
+        let part = Part {
+            id: new_id,
+            name: upper.name,
+            cursor: upper.cursor,
+            claimed: None,
+            until: Arc::new(AtomicI64::new(until)),
+            status: Status::Reading,
+        };
+        let handed = lane(&part);
+        guard.parts.push(part);
+        guard.next_id += 1;
+        guard.splits += 1;
+        Ok(Some(handed))
+    }
+
+    /// The lowest and highest key under the stream's filter: two one-row queries.
+    async fn key_span(&self, reader: &Reader<'_>) -> Result<Option<(i64, i64)>, PassError> {
+        let (job, stream) = (reader.job, reader.stream);
+        let mut ends = Vec::with_capacity(2);
+        for query in [
+            stream.keyset.earliest(&job.form_id, &stream.filter),
+            stream.keyset.latest(&job.form_id, &stream.filter),
+        ] {
+            let rows = self.query_once(&query).await?;
+            if rows.rows.is_empty() {
+                return Ok(None);
+            }
+            let end = stream
+                .keyset
+                .advance(&rows, 0)
+                .map_err(|source| FetchError {
+                    index: 0,
+                    cursor: Cursor::Start,
+                    source,
+                })?;
+            match end {
+                Cursor::Key { key } | Cursor::Timed { key, .. } => ends.push(key),
+                Cursor::Start => return Ok(None),
+            }
+        }
+        Ok(Some((ends[0], ends[1])))
+    }
+}
