@@ -13,8 +13,9 @@
 //! - **A partition** is a keyset stream `key > cursor AND key <= until`, with its own cursor row
 //!   `full:part:<n>` in `sync_state.mode` (`cursor_key`, `cursor_until`, `pass_open` = not yet
 //!   read to its end), stored only after the broker confirmed its page, like every cursor. The
-//!   row `full` stays the pass's own: open while the pass is unfinished; closed at the highest
-//!   key read when every partition is.
+//!   row `full` stays the pass's own: open while the pass is unfinished, its cursor the low
+//!   watermark (the cursor of the lowest open partition: every key up to it is confirmed);
+//!   closed at the highest key read when every partition is.
 //! - **Balance**: when a reader is idle, no partition is left unread, and a partition still being
 //!   read has at least two pages' worth of keys (`2 × page_size`; ids are distinct integers, so
 //!   a narrower range holds at most two pages) left after the highest key it has published, the

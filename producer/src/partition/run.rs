@@ -40,10 +40,15 @@ struct Part {
     status: Status,
 }
 
-/// Every partition of the pass; one lock for a claim, a cursor store and a split, so a split
-/// never races the partition it cuts.
+/// Every partition of the pass, under one lock: a split holds it while its transaction runs,
+/// so the partition it cuts claims no key past the split point after it, and lowers the bound
+/// only once the split is stored, so that partition cannot close on the lowered bound before.
 struct Table {
+    /// The pass's own row (`full`).
+    pass: String,
     parts: Vec<Part>,
+    /// The pass's row's cursor as last written ([`Table::watermark`]).
+    watermark: Cursor,
     /// The key range found at the start of the pass (`None`: no row).
     span: Option<(i64, i64)>,
     next_id: u32,
@@ -51,7 +56,12 @@ struct Table {
 }
 
 impl Table {
-    fn new(stored: Vec<StoredPartition>, span: Option<(i64, i64)>) -> Self {
+    fn new(
+        pass: &str,
+        watermark: Cursor,
+        stored: Vec<StoredPartition>,
+        span: Option<(i64, i64)>,
+    ) -> Self {
         let parts: Vec<Part> = stored
             .into_iter()
             .map(|p| Part {
@@ -65,11 +75,40 @@ impl Table {
             .collect();
         let next_id = parts.iter().map(|p| p.id).max().unwrap_or(0) + 1;
         Self {
+            pass: pass.to_owned(),
             parts,
+            watermark,
             span,
             next_id,
             splits: 0,
         }
+    }
+
+    /// Every key up to it is confirmed: the cursor of the lowest partition still open (the
+    /// ranges are disjoint, so the lowest is the one with the lowest bound), or the highest
+    /// cursor once none is. A stale value is still true, so writes may land out of order.
+    fn watermark(&self) -> Cursor {
+        let lowest_open = self
+            .parts
+            .iter()
+            .filter(|p| p.status != Status::Done)
+            .min_by_key(|p| p.until.load(Ordering::Acquire));
+        match lowest_open {
+            Some(part) => part.cursor.clone(),
+            None => self.highest(),
+        }
+    }
+
+    /// The highest cursor of any partition.
+    fn highest(&self) -> Cursor {
+        self.parts
+            .iter()
+            .filter_map(|p| match p.cursor {
+                Cursor::Key { key } => Some(key),
+                _ => None,
+            })
+            .max()
+            .map_or(Cursor::Start, |key| Cursor::Key { key })
     }
 
     fn part(&mut self, id: u32) -> Option<&mut Part> {
@@ -155,13 +194,27 @@ impl Lane {
         last: bool,
         run_id: Uuid,
     ) -> Result<(), sqlx::Error> {
-        let mut table = self.table.lock().await;
+        // Not under the lock: the split of this partition only lowers `cursor_until`, another
+        // column, and a lane holds the lock across no await (the readers share one task).
         state::store_cursor(pool, job, &self.name, cursor, !last, run_id).await?;
-        if let Some(part) = table.part(self.id) {
-            part.cursor = cursor.clone();
-            if last {
-                part.status = Status::Done;
+        let moved = {
+            let mut table = self.table.lock().await;
+            if let Some(part) = table.part(self.id) {
+                part.cursor = cursor.clone();
+                if last {
+                    part.status = Status::Done;
+                }
             }
+            let watermark = table.watermark();
+            (watermark != table.watermark).then(|| {
+                table.watermark = watermark.clone();
+                (table.pass.clone(), watermark)
+            })
+        };
+        // The pass's row follows the lowest open partition: what a reader of `sync_state` (or a
+        // pass resumed as one stream) can rely on.
+        if let Some((pass, watermark)) = moved {
+            state::store_cursor(pool, job, &pass, &watermark, true, run_id).await?;
         }
         Ok(())
     }
@@ -203,7 +256,7 @@ impl Producer {
         let span = self.key_span(reader).await?;
         let table = if resumable {
             tracing::info!(job = %job.name, partitions = partitions.len(), readers, "Full pass resuming its partitions");
-            Table::new(partitions, span)
+            Table::new(&stream.cursor, stored, partitions, span)
         } else {
             let stored = if open { stored } else { Cursor::Start };
             let after = match stored {
@@ -231,7 +284,7 @@ impl Producer {
             )
             .await?;
             tracing::info!(job = %job.name, partitions = planned.len(), readers, span = ?span, "Full pass partitioned");
-            Table::new(planned, span)
+            Table::new(&stream.cursor, stored, planned, span)
         };
         let table = Arc::new(Mutex::new(table));
         let status = self.read_lanes(reader, &table, readers).await?;
@@ -241,15 +294,7 @@ impl Producer {
         let reached = {
             let table = table.lock().await;
             tracing::info!(job = %job.name, splits = table.splits, partitions = table.parts.len(), "Full pass read every partition");
-            table
-                .parts
-                .iter()
-                .filter_map(|p| match p.cursor {
-                    Cursor::Key { key } => Some(key),
-                    _ => None,
-                })
-                .max()
-                .map_or(Cursor::Start, |key| Cursor::Key { key })
+            table.highest()
         };
         state::store_cursor(
             &self.pool,
