@@ -2,6 +2,8 @@
 //! `kingdee.max_in_flight` of them reading at once, and splits a lagging one for an idle reader.
 //! The rules are in the module doc ([`super`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -309,13 +311,20 @@ impl Producer {
     }
 
     /// Keeps up to `readers` partitions reading until none is left; the first failure stops the
-    /// others after their current page and is the pass's.
+    /// others after their current page and is the pass's. The readers run in this one task:
+    /// they are polled while a partition is found or split, for a split waits for a pooled
+    /// connection that a reader may hold mid-store.
     async fn read_lanes(
         &self,
         reader: &Reader<'_>,
         table: &Arc<Mutex<Table>>,
         readers: usize,
     ) -> Result<RunStatus, PassError> {
+        type Next<'f> = Pin<Box<dyn Future<Output = Result<Option<Lane>, PassError>> + Send + 'f>>;
+        enum Event {
+            Found(Result<Option<Lane>, PassError>),
+            Ended(Result<RunStatus, PassError>),
+        }
         let stop = reader.cancel.child_token();
         let lane_reader = Reader {
             cancel: &stop,
@@ -323,35 +332,60 @@ impl Producer {
         };
         let mut running = FuturesUnordered::new();
         let mut outcome = Ok(RunStatus::Succeeded);
+        let mut finding: Option<Next<'_>> = None;
+        // Nothing to hand out until a reader ends (then a split may be due).
+        let mut exhausted = false;
         loop {
-            while matches!(outcome, Ok(RunStatus::Succeeded))
+            if finding.is_none()
+                && !exhausted
+                && matches!(outcome, Ok(RunStatus::Succeeded))
                 && !stop.is_cancelled()
                 && running.len() < readers
             {
-                match self.next_lane(reader, table).await {
-                    Ok(Some(lane)) => running.push(self.read_lane(lane_reader, lane)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        outcome = Err(e);
-                        stop.cancel();
-                    }
-                }
+                finding = Some(Box::pin(self.next_lane(reader, table)));
             }
-            let Some(result) = running.next().await else {
+            if finding.is_none() && running.is_empty() {
                 break;
+            }
+            let event = tokio::select! {
+                found = async {
+                    match finding.as_mut() {
+                        Some(next) => next.await,
+                        None => std::future::pending().await,
+                    }
+                } => Event::Found(found),
+                Some(ended) = running.next(), if !running.is_empty() => Event::Ended(ended),
             };
-            match result {
-                Ok(RunStatus::Succeeded) => {}
-                Ok(status) => {
-                    if matches!(outcome, Ok(RunStatus::Succeeded)) {
-                        outcome = Ok(status);
+            match event {
+                Event::Found(found) => {
+                    finding = None;
+                    match found {
+                        Ok(Some(lane)) => running.push(self.read_lane(lane_reader, lane)),
+                        Ok(None) => exhausted = true,
+                        Err(e) => {
+                            if outcome.is_ok() {
+                                outcome = Err(e);
+                            }
+                            stop.cancel();
+                        }
                     }
                 }
-                Err(e) => {
-                    if outcome.is_ok() {
-                        outcome = Err(e);
+                Event::Ended(ended) => {
+                    exhausted = false;
+                    match ended {
+                        Ok(RunStatus::Succeeded) => {}
+                        Ok(status) => {
+                            if matches!(outcome, Ok(RunStatus::Succeeded)) {
+                                outcome = Ok(status);
+                            }
+                        }
+                        Err(e) => {
+                            if outcome.is_ok() {
+                                outcome = Err(e);
+                            }
+                            stop.cancel();
+                        }
                     }
-                    stop.cancel();
                 }
             }
         }
