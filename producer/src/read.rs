@@ -92,11 +92,11 @@ impl Producer {
             tally,
             cancel,
         } = *reader;
-        let (name, until) = match &checkpoint {
-            Checkpoint::Stream { .. } => (stream.cursor.as_str(), None),
-            Checkpoint::Partition(lane) => (lane.name(), Some(lane.until())),
+        let (name, until, bound) = match &checkpoint {
+            Checkpoint::Stream { .. } => (stream.cursor.as_str(), None, None),
+            Checkpoint::Partition(lane) => (lane.name(), Some(lane.until()), lane.bound()),
         };
-        tracing::info!(job = %job.name, stream = name, cursor = ?start, until = ?until.as_ref().map(|u| u.load(std::sync::atomic::Ordering::Acquire)), "Stream starting");
+        tracing::info!(job = %job.name, stream = name, cursor = ?start, until = ?bound, "Stream starting");
         let field_keys = match stream.kind {
             Kind::Upsert => self.field_keys(&job.name).to_vec(),
             Kind::Leave => self.leave_field_keys(job),

@@ -155,6 +155,11 @@ impl Lane {
         &self.name
     }
 
+    /// Its upper key bound now (`None`: none).
+    pub fn bound(&self) -> Option<i64> {
+        Some(self.until.load(Ordering::Acquire)).filter(|&until| until != UNBOUNDED)
+    }
+
     /// The bound the fetcher narrows each request to ([`UNBOUNDED`]: none).
     pub fn until(&self) -> Arc<AtomicI64> {
         Arc::clone(&self.until)
@@ -488,5 +493,117 @@ impl Producer {
             }
         }
         Ok(Some((ends[0], ends[1])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stored(name: &str, cursor: Option<i64>, until: Option<i64>, open: bool) -> StoredPartition {
+        StoredPartition {
+            name: name.into(),
+            cursor: cursor.map_or(Cursor::Start, |key| Cursor::Key { key }),
+            until,
+            open,
+        }
+    }
+
+    fn table() -> Table {
+        Table::new(
+            "full",
+            Cursor::Start,
+            vec![
+                stored("full:part:1", None, Some(200), true),
+                stored("full:part:2", Some(350), Some(400), false),
+                stored("full:part:3", Some(400), None, true),
+            ],
+            Some((101, 1_000)),
+        )
+    }
+
+    fn rows(keys: &[i64]) -> Rows {
+        Rows {
+            fields: vec!["FMaterialId".into(), "FName".into()],
+            rows: keys.iter().map(|k| vec![json!(k), json!("物料")]).collect(),
+        }
+    }
+
+    #[test]
+    fn the_pass_cursor_is_the_cursor_of_the_lowest_open_partition_then_the_highest() {
+        let mut table = table();
+        assert_eq!(table.next_id, 4);
+        assert_eq!(table.watermark(), Cursor::Start);
+        table.parts[0].status = Status::Done;
+        table.parts[0].cursor = Cursor::Key { key: 200 };
+        assert_eq!(table.watermark(), Cursor::Key { key: 400 });
+        table.parts[2].status = Status::Done;
+        table.parts[2].cursor = Cursor::Key { key: 990 };
+        assert_eq!(table.watermark(), Cursor::Key { key: 990 });
+    }
+
+    #[test]
+    fn what_is_left_of_a_partition_starts_after_the_keys_it_has_handed_to_the_publisher() {
+        let mut table = table();
+        assert!(table.remaining().is_empty(), "nothing is being read yet");
+        for part in &mut table.parts {
+            if part.status == Status::Unread {
+                part.status = Status::Reading;
+            }
+        }
+        table.parts[0].claimed = Some(150);
+        let left = table.remaining();
+        assert_eq!(
+            left,
+            [
+                Remaining {
+                    id: 1,
+                    from: 150,
+                    until: 200
+                },
+                Remaining {
+                    id: 3,
+                    from: 400,
+                    until: 1_000
+                },
+            ]
+        );
+        assert_eq!(pick_split(&left, 100), Some((3, 700)));
+        table.span = None;
+        assert!(table.remaining().is_empty(), "no row, nothing to split");
+    }
+
+    #[tokio::test]
+    async fn a_page_past_a_lowered_bound_keeps_only_the_partitions_rows_and_ends_it() {
+        let mut table = table();
+        table.parts[0].status = Status::Reading;
+        let until = Arc::clone(&table.parts[0].until);
+        let table = Arc::new(Mutex::new(table));
+        let lane = Lane {
+            id: 1,
+            name: "full:part:1".into(),
+            start: Cursor::Start,
+            until: Arc::clone(&until),
+            table: Arc::clone(&table),
+        };
+        let (kept, ended) = lane.claim("FMaterialId", rows(&[101, 102, 103])).await;
+        assert_eq!((kept.rows.len(), ended), (3, false));
+        // A split lowered the bound to 104 while the next page was in flight.
+        until.store(104, Ordering::Release);
+        assert_eq!(lane.bound(), Some(104));
+        let (kept, ended) = lane.claim("fmaterialid", rows(&[104, 105, 190])).await;
+        assert_eq!(kept.rows, rows(&[104]).rows);
+        assert!(ended);
+        assert_eq!(table.lock().await.parts[0].claimed, Some(104));
+        // A page that ends exactly on the bound ends the partition without an empty page.
+        until.store(106, Ordering::Release);
+        let (kept, ended) = lane.claim("FMaterialId", rows(&[105, 106])).await;
+        assert_eq!((kept.rows.len(), ended), (2, true));
+        until.store(UNBOUNDED, Ordering::Release);
+        assert_eq!(lane.bound(), None);
+        let (_, ended) = lane.claim("FMaterialId", rows(&[107])).await;
+        assert!(!ended);
     }
 }
