@@ -36,8 +36,9 @@
 //! reads the past pages one stream; run a `full` pass first for a fast first load.
 
 mod run;
+mod table;
 
-pub(crate) use run::Lane;
+pub(crate) use table::Lane;
 
 /// The prefix of the partition rows' names in `sync_state.mode`.
 pub const PREFIX: &str = "full:part:";
