@@ -195,34 +195,32 @@ async fn a_full_pass_in_partitions_whose_requests_fail_and_are_retried_publishes
     env.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_producer_killed_mid_pass_resumes_every_partition_from_its_checkpoint() {
-    const PAGE: usize = 400;
-    let env = TestEnv::start(24_000).await;
-    env.mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 250}))
-        .await;
-    let config = env.write_config_with(&[
-        ("page_size = 2000", &format!("page_size = {PAGE}")),
-        ("max_in_flight = 4", "max_in_flight = 4"),
-    ]);
-    let args = producer_args(&env, &config);
-    let log = log_dir(&env).join("producer-killed.log");
+/// Runs the producer binary on `config`, kills it (SIGKILL) once `killed_when` holds, runs it
+/// again to the end, and checks the resumed pass: every key published; the killed pass's row
+/// `full` open; no key published twice by one process; the restart's requests start each open
+/// partition at its checkpoint; and the keys the restart published again all lie past the
+/// checkpoint of a partition open at the kill (its unconfirmed page), at most `page` of them
+/// per partition, none in a closed partition. Returns the partitions at the kill.
+async fn kill_and_resume<F, Fut>(
+    env: &TestEnv,
+    config: &std::path::Path,
+    page: usize,
+    killed_when: F,
+) -> Vec<PartitionRow>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<()>>,
+{
+    let args = producer_args(env, config);
+    let log = log_dir(env).join("producer-killed.log");
     let mut producer = Proc::spawn("producer (killed)", "producer", &args, &[], log);
-    wait_for("eight confirmed pages", Duration::from_secs(90), || async {
-        let pages: Option<i64> = sqlx::query_scalar("SELECT pages FROM sync_runs WHERE job = ?")
-            .bind(env.job())
-            .fetch_optional(&env.pool)
-            .await
-            .unwrap();
-        (pages.unwrap_or(0) >= 8).then_some(())
-    })
-    .await;
+    wait_for("the moment to kill", Duration::from_secs(90), killed_when).await;
     producer.kill9().await;
-    let at_kill = partitions(&env).await;
+    let at_kill = partitions(env).await;
     eprintln!("partitions at the kill: {at_kill:?}");
     let open: Vec<&PartitionRow> = at_kill.iter().filter(|p| p.3).collect();
     assert!(
-        open.len() >= 2,
+        !open.is_empty(),
         "the pass was killed with partitions open: {at_kill:?}"
     );
     let pass_open: bool =
@@ -232,24 +230,24 @@ async fn a_producer_killed_mid_pass_resumes_every_partition_from_its_checkpoint(
             .await
             .unwrap();
     assert!(pass_open);
-    let before = published(&env).await;
-    let requests_before = requests(&env).await.len();
+    let before = published(env).await;
+    let requests_before = requests(env).await.len();
 
     let owned: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, stderr) = run_binary("producer", &owned, Duration::from_secs(120))
         .await
         .unwrap();
     assert_eq!(code, 0, "{stderr}");
-    let after = published(&env).await;
+    let after = published(env).await;
     let want = expected_keys(&env.mock_rows().await);
     let all: BTreeSet<i64> = before.iter().chain(&after).copied().collect();
     assert_eq!(all, want, "no key missing");
-    // What the killed pass published more than once: nothing (it is one pass of one process).
+    // One process publishes a key once.
     let before_once = once_each(&before);
     let after_once = once_each(&after);
-    // The restart resumed: it planned nothing new, and the range queries aside, its first
-    // request of each open partition starts at that partition's checkpoint.
-    let resumed = &requests(&env).await[requests_before..];
+    // The restart planned nothing new: its requests (the range queries aside) start each open
+    // partition at that partition's checkpoint.
+    let resumed = &requests(env).await[requests_before..];
     for part in &open {
         let from = part.1.map(|k| format!("FMaterialId > {k})"));
         assert!(
@@ -262,8 +260,6 @@ async fn a_producer_killed_mid_pass_resumes_every_partition_from_its_checkpoint(
             part.1
         );
     }
-    // The keys sent twice: only keys past an open partition's checkpoint (its unconfirmed
-    // page), at most one page per open partition; a closed partition is not read again.
     let twice: Vec<i64> = after_once.intersection(&before_once).copied().collect();
     let mut per_partition: BTreeMap<&str, usize> = BTreeMap::new();
     for key in &twice {
@@ -276,21 +272,25 @@ async fn a_producer_killed_mid_pass_resumes_every_partition_from_its_checkpoint(
         *per_partition.entry(owner.0.as_str()).or_default() += 1;
     }
     assert!(
-        per_partition.values().all(|&n| n <= PAGE),
+        per_partition.values().all(|&n| n <= page),
         "at most one page per partition sent twice: {per_partition:?}"
     );
     eprintln!("sent twice: {per_partition:?}");
-    env.cleanup().await;
+    at_kill
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_skewed_key_range_is_split_until_every_reader_is_busy_and_read_exactly() {
-    const LATENCY_MS: i64 = 100;
-    let mut env = TestEnv::start(12_000).await;
-    env.settings.jobs[0].page_size = 200;
-    env.settings.kingdee.max_in_flight = 4;
-    // Three matching rows far above the generated ids: the equal-width partitions put every
-    // generated row into the first one.
+/// Rows `full:part:%` of the job in `sync_state`.
+async fn partition_count(env: &TestEnv) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sync_state WHERE job = ? AND mode LIKE 'full:part:%'")
+        .bind(env.job())
+        .fetch_one(&env.pool)
+        .await
+        .expect("sync_state")
+}
+
+/// Adds three matching rows far above the generated ids: the equal-width partitions then put
+/// every generated row into the first one. Returns the highest generated key that matches.
+async fn skew(env: &TestEnv) -> i64 {
     let outliers = [10_000_000, 20_000_000, 30_000_000];
     let rows: Vec<Value> = outliers
         .iter()
@@ -300,7 +300,59 @@ async fn a_skewed_key_range_is_split_until_every_reader_is_busy_and_read_exactly
         .await;
     let want = expected_keys(&env.mock_rows().await);
     assert!(outliers.iter().all(|id| want.contains(id)));
-    let dense_top = want.range(..1_000_000).next_back().copied().unwrap();
+    want.range(..1_000_000).next_back().copied().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_killed_mid_pass_resumes_every_partition_from_its_checkpoint() {
+    const PAGE: usize = 400;
+    let env = TestEnv::start(24_000).await;
+    env.mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 250}))
+        .await;
+    let config = env.write_config_with(&[
+        ("page_size = 2000", &format!("page_size = {PAGE}")),
+        ("max_in_flight = 4", "max_in_flight = 4"),
+    ]);
+    let at_kill = kill_and_resume(&env, &config, PAGE, || async {
+        let pages: Option<i64> = sqlx::query_scalar("SELECT pages FROM sync_runs WHERE job = ?")
+            .bind(env.job())
+            .fetch_optional(&env.pool)
+            .await
+            .unwrap();
+        (pages.unwrap_or(0) >= 8).then_some(())
+    })
+    .await;
+    assert!(
+        at_kill.iter().filter(|p| p.3).count() >= 2,
+        "killed with several partitions open: {at_kill:?}"
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_killed_right_after_a_split_loses_no_range_and_reads_nothing_twice() {
+    const PAGE: usize = 200;
+    let env = TestEnv::start(12_000).await;
+    skew(&env).await;
+    env.mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 150}))
+        .await;
+    let config = env.write_config_with(&[("page_size = 2000", &format!("page_size = {PAGE}"))]);
+    let at_kill = kill_and_resume(&env, &config, PAGE, || async {
+        (partition_count(&env).await > 4).then_some(())
+    })
+    .await;
+    assert!(at_kill.len() > 4, "a split was stored: {at_kill:?}");
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skewed_key_range_is_split_until_every_reader_is_busy_and_read_exactly() {
+    const LATENCY_MS: i64 = 100;
+    let mut env = TestEnv::start(12_000).await;
+    env.settings.jobs[0].page_size = 200;
+    env.settings.kingdee.max_in_flight = 4;
+    let dense_top = skew(&env).await;
+    let want = expected_keys(&env.mock_rows().await);
     env.mock_send(
         Method::PUT,
         "/_mock/faults",
