@@ -247,19 +247,18 @@ impl Producer {
         cancel: &CancellationToken,
     ) -> Result<RunStatus, PassError> {
         for stream in streams(job, mode) {
+            let reader = Reader {
+                job,
+                stream: &stream,
+                stamps,
+                progress,
+                tally,
+                cancel,
+            };
             let status = if stream.partitioned {
-                let reader = Reader {
-                    job,
-                    stream: &stream,
-                    stamps,
-                    progress,
-                    tally,
-                    cancel,
-                };
                 self.read_partitioned(&reader).await?
             } else {
-                self.read_stream(job, &stream, stamps, progress, tally, cancel)
-                    .await?
+                self.read_stream(&reader).await?
             };
             if status != RunStatus::Succeeded {
                 return Ok(status);

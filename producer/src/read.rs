@@ -44,19 +44,14 @@ pub(crate) enum Checkpoint<'a> {
 }
 
 impl Producer {
-    /// Reads `stream` to its end (an empty page), or until `cancel`.
-    pub(crate) async fn read_stream(
-        &self,
-        job: &JobSettings,
-        stream: &Stream,
-        stamps: &Arc<Stamps>,
-        progress: &Progress,
-        tally: &Tally,
-        cancel: &CancellationToken,
-    ) -> Result<RunStatus, PassError> {
+    /// Reads `reader.stream` to its end (an empty page), or until `reader.cancel`.
+    pub(crate) async fn read_stream(&self, reader: &Reader<'_>) -> Result<RunStatus, PassError> {
+        let (job, stream) = (reader.job, reader.stream);
         let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
         if saved.is_none() && !stream.reads_the_past {
-            return self.start_at_newest(job, stream, tally.run_id()).await;
+            return self
+                .start_at_newest(job, stream, reader.tally.run_id())
+                .await;
         }
         let (stored, open) = saved.unwrap_or((Cursor::Start, false));
         let stored = if stream.restarts && !open {
@@ -65,15 +60,7 @@ impl Producer {
             stored
         };
         let start = stream.start(stored.clone());
-        let reader = Reader {
-            job,
-            stream,
-            stamps,
-            progress,
-            tally,
-            cancel,
-        };
-        self.read_from(&reader, start, Checkpoint::Stream { stored })
+        self.read_from(reader, start, Checkpoint::Stream { stored })
             .await
     }
 

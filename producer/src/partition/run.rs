@@ -40,16 +40,7 @@ impl Producer {
         };
         let resumable = partitions.iter().any(|p| p.open);
         if readers == 1 && !resumable {
-            return self
-                .read_stream(
-                    job,
-                    stream,
-                    reader.stamps,
-                    reader.progress,
-                    reader.tally,
-                    reader.cancel,
-                )
-                .await;
+            return self.read_stream(reader).await;
         }
         let span = self.key_span(reader).await?;
         let table = if resumable {
