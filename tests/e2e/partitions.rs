@@ -148,6 +148,75 @@ async fn a_full_pass_in_four_partitions_publishes_exactly_the_rows_one_stream_pu
     .await
     .expect("the pass's row");
     assert_eq!(closed, (four.last().copied(), false));
+
+    // A finished partitioned pass starts over: the next one plans anew and reads every row.
+    let again = pass(&env).await;
+    assert_eq!(once_each(&published(&env).await), want);
+    assert_eq!(again.records, report.records);
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_partitioned_pass_resumes_its_partitions_with_one_reader_and_sends_nothing_twice()
+ {
+    let mut env = TestEnv::start(12_000).await;
+    env.settings.jobs[0].page_size = 200;
+    env.settings.kingdee.max_in_flight = 4;
+    env.mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 100}))
+        .await;
+    let producer = std::sync::Arc::new(Producer::connect(env.settings.clone()).await.unwrap());
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn({
+        let (producer, cancel, job) = (producer.clone(), cancel.clone(), env.job().to_owned());
+        async move { producer.run_pass(&job, SyncMode::Full, &cancel).await }
+    });
+    wait_for("six confirmed pages", Duration::from_secs(60), || async {
+        let pages: Option<i64> = sqlx::query_scalar("SELECT pages FROM sync_runs WHERE job = ?")
+            .bind(env.job())
+            .fetch_optional(&env.pool)
+            .await
+            .unwrap();
+        (pages.unwrap_or(0) >= 6).then_some(())
+    })
+    .await;
+    cancel.cancel();
+    let first = running.await.unwrap().expect("a cancelled pass");
+    assert_eq!(first.status, RunStatus::Cancelled);
+    let at_stop = partitions(&env).await;
+    assert!(
+        at_stop.iter().any(|p| p.3),
+        "partitions left open: {at_stop:?}"
+    );
+    let before = published(&env).await;
+    assert_eq!(first.records as usize, before.len());
+
+    // One reader now: it reads the open partitions one after the other, not the one stream.
+    env.settings.kingdee.max_in_flight = 1;
+    let asked_before = requests(&env).await.len();
+    let second = pass(&env).await;
+    let after = published(&env).await;
+    assert_eq!(second.records as usize, after.len());
+    let mut all = before.clone();
+    all.extend(&after);
+    // A cancelled pass stops after a confirmed and stored page: nothing is sent twice.
+    assert_eq!(once_each(&all), expected_keys(&env.mock_rows().await));
+    let resumed = &requests(&env).await[asked_before..];
+    let bounded_open = at_stop.iter().filter(|p| p.3 && p.2.is_some()).count();
+    let bounded_pages = resumed
+        .iter()
+        .filter(|r| {
+            r["limit"] == 200
+                && r["filter"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("FMaterialId <=")
+        })
+        .count();
+    assert!(
+        bounded_open == 0 || bounded_pages >= bounded_open,
+        "the resumed pages are the open partitions' pages: {at_stop:?}"
+    );
+    assert!(partitions(&env).await.iter().all(|p| !p.3));
     env.cleanup().await;
 }
 
