@@ -31,8 +31,9 @@ impl Producer {
         let readers = self.settings.kingdee.max_in_flight.max(1);
         let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
         let (stored, open) = saved.unwrap_or((Cursor::Start, false));
-        // Partition rows belong to the open pass only; a pass whose partitions are all closed
-        // but which is still open was resumed as one stream since.
+        // Partition rows count only while the pass is open. An open pass with none of them open
+        // (resumed as one stream since, or killed between its last partition and its close) is
+        // planned anew from its cursor, the low watermark.
         let partitions = if open {
             state::load_partitions(&self.pool, &job.name, PREFIX).await?
         } else {
