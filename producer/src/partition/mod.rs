@@ -9,7 +9,7 @@
 //!   ([`split_range`]); the first starts at the pass's cursor, the last has no upper bound, so
 //!   rows created during the pass past the highest key are read as a single stream reads them.
 //!   With `max_in_flight = 1` a pass is the one stream `full` it always was: no range queries,
-//!   the same requests.
+//!   the same requests (a partitioned pass left open is still resumed partition by partition).
 //! - **A partition** is a keyset stream `key > cursor AND key <= until`, with its own cursor row
 //!   `full:part:<n>` in `sync_state.mode` (`cursor_key`, `cursor_until`, `pass_open` = not yet
 //!   read to its end), stored only after the broker confirmed its page, like every cursor. The
@@ -31,9 +31,15 @@
 //!   a finished pass stay (closed) until the next full pass plans anew; they are only read while
 //!   the row `full` is open.
 //!
+//! - **Totals**: the readers count into the pass's one [`crate::tally::Tally`] (`sync_runs`
+//!   pages and records, the progress bar, the page and record counters); the range queries are
+//!   no pages.
+//!
 //! Incremental and `new` passes are not partitioned: their streams are ordered by a date, not
-//! by the key, and after the first pass they read a few pages. A first incremental pass that
-//! reads the past pages one stream; run a `full` pass first for a fast first load.
+//! by the key, and after the first pass they read a few pages. A first incremental pass reads
+//! the past as one stream; a `full` pass loads the target faster, but it does not move the
+//! incremental cursors, so the first incremental pass after it still reads the past once.
+//! Partitioning that first read by key range as well is left for later.
 
 mod run;
 mod table;
