@@ -416,7 +416,7 @@ async fn a_producer_killed_right_after_a_split_loses_no_range_and_reads_nothing_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_skewed_key_range_is_split_until_every_reader_is_busy_and_read_exactly() {
-    const LATENCY_MS: i64 = 100;
+    const LATENCY_MS: i64 = 200;
     let mut env = TestEnv::start(12_000).await;
     env.settings.jobs[0].page_size = 200;
     env.settings.kingdee.max_in_flight = 4;
