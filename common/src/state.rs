@@ -49,7 +49,8 @@ pub async fn load_cursor(
     Ok(Some((cursor, open)))
 }
 
-/// Stores the cursor of stream `name` after every confirm of a page has arrived.
+/// Stores the cursor of stream `name` after every confirm of a page has arrived (a partition's
+/// `cursor_until` stays as it is).
 pub async fn store_cursor(
     pool: &MySqlPool,
     job: &str,
@@ -58,11 +59,7 @@ pub async fn store_cursor(
     pass_open: bool,
     run_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    let (time, key) = match cursor {
-        Cursor::Start => (None, None),
-        Cursor::Key { key } => (None, Some(*key)),
-        Cursor::Timed { at, key } => (Some(at.as_str()), Some(*key)),
-    };
+    let (time, key) = columns(cursor);
     sqlx::query(
         "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, pass_open, run_id) \
          VALUES (?, ?, ?, ?, ?, ?) \
@@ -78,6 +75,143 @@ pub async fn store_cursor(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// One partition of a partitioned full pass as stored: stream `name` reads the keys after
+/// `cursor` up to `until` (inclusive; `None`: to the end); `open` until it has read them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPartition {
+    pub name: String,
+    pub cursor: Cursor,
+    pub until: Option<i64>,
+    pub open: bool,
+}
+
+/// The partitions of `job` whose names start with `prefix`, by name.
+pub async fn load_partitions(
+    pool: &MySqlPool,
+    job: &str,
+    prefix: &str,
+) -> Result<Vec<StoredPartition>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT mode, cursor_key, cursor_until, pass_open FROM sync_state \
+         WHERE job = ? AND mode LIKE CONCAT(?, '%') ORDER BY mode",
+    )
+    .bind(job)
+    .bind(prefix)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let key: Option<i64> = row.try_get("cursor_key")?;
+            Ok(StoredPartition {
+                name: row.try_get("mode")?,
+                cursor: key.map_or(Cursor::Start, |key| Cursor::Key { key }),
+                until: row.try_get("cursor_until")?,
+                open: row.try_get("pass_open")?,
+            })
+        })
+        .collect()
+}
+
+/// Opens a partitioned pass in one transaction: the pass's own row `pass` (open, at `cursor`),
+/// the new `partitions`, and none of the rows of an earlier pass under `prefix`.
+pub async fn plan_partitions(
+    pool: &MySqlPool,
+    job: &str,
+    pass: &str,
+    cursor: &Cursor,
+    prefix: &str,
+    partitions: &[StoredPartition],
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM sync_state WHERE job = ? AND mode LIKE CONCAT(?, '%')")
+        .bind(job)
+        .bind(prefix)
+        .execute(&mut *tx)
+        .await?;
+    upsert_cursor(&mut tx, job, pass, cursor, None, true, run_id).await?;
+    for part in partitions {
+        upsert_cursor(
+            &mut tx,
+            job,
+            &part.name,
+            &part.cursor,
+            part.until,
+            part.open,
+            run_id,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Hands the keys of partition `lower` after `at` to the new partition `upper`, in one
+/// transaction: a crash leaves either both rows or the old one whole.
+pub async fn split_partition(
+    pool: &MySqlPool,
+    job: &str,
+    lower: &str,
+    at: i64,
+    upper: &StoredPartition,
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE sync_state SET cursor_until = ? WHERE job = ? AND mode = ?")
+        .bind(at)
+        .bind(job)
+        .bind(lower)
+        .execute(&mut *tx)
+        .await?;
+    upsert_cursor(
+        &mut tx,
+        job,
+        &upper.name,
+        &upper.cursor,
+        upper.until,
+        upper.open,
+        run_id,
+    )
+    .await?;
+    tx.commit().await
+}
+
+async fn upsert_cursor(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    job: &str,
+    name: &str,
+    cursor: &Cursor,
+    until: Option<i64>,
+    pass_open: bool,
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let (time, key) = columns(cursor);
+    sqlx::query(
+        "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, cursor_until, pass_open, run_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON DUPLICATE KEY UPDATE cursor_time = VALUES(cursor_time), cursor_key = VALUES(cursor_key), \
+         cursor_until = VALUES(cursor_until), pass_open = VALUES(pass_open), run_id = VALUES(run_id)",
+    )
+    .bind(job)
+    .bind(name)
+    .bind(time)
+    .bind(key)
+    .bind(until)
+    .bind(pass_open)
+    .bind(run_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A cursor's `(cursor_time, cursor_key)` columns.
+fn columns(cursor: &Cursor) -> (Option<&str>, Option<i64>) {
+    match cursor {
+        Cursor::Start => (None, None),
+        Cursor::Key { key } => (None, Some(*key)),
+        Cursor::Timed { at, key } => (Some(at.as_str()), Some(*key)),
+    }
 }
 
 /// Records of the job's last successful full pass: the fair total of the next one (for a

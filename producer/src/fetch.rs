@@ -4,6 +4,7 @@
 //! a server may clamp `Limit` silently.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use k3sync_common::kingdee::{Keyset, KingdeeClient, KingdeeError};
 use k3sync_common::record::{Cursor, Rows};
@@ -31,6 +32,9 @@ pub struct FetchPlan {
     pub filter: String,
     pub keyset: Keyset,
     pub page_size: u32,
+    /// A partition's upper key bound (inclusive), read before every request: a split lowers it
+    /// while the stream pages. `None` (or `i64::MAX`) for a stream without one.
+    pub until: Option<Arc<AtomicI64>>,
 }
 
 /// A page that could not be fetched; `index` names the page, the cursor has not moved past it.
@@ -53,17 +57,40 @@ pub async fn fetch_pages(
 ) {
     let mut index = 0;
     loop {
+        let until = plan
+            .until
+            .as_ref()
+            .map(|until| until.load(Ordering::Acquire))
+            .filter(|&until| until != i64::MAX);
+        let filter = match until {
+            Some(until) => plan.keyset.up_to(&plan.filter, until),
+            None => plan.filter.clone(),
+        };
         let query = plan.keyset.page(
             &plan.form_id,
             &plan.field_keys,
-            &plan.filter,
+            &filter,
             &cursor,
             plan.page_size,
         );
         let seen = stamps.next();
-        let result = match client.execute_bill_query(&query).await {
-            Ok(records) => next_page(&plan, index, records, &cursor, seen),
-            Err(source) => Err(source),
+        // A partition whose cursor reached its bound has nothing left: it ends without asking.
+        let result = if until.is_some_and(|until| reached(&cursor, until)) {
+            Ok(Page {
+                index,
+                records: Rows {
+                    fields: query.field_keys.clone(),
+                    rows: Vec::new(),
+                },
+                cursor_after: cursor.clone(),
+                seen,
+                last: true,
+            })
+        } else {
+            match client.execute_bill_query(&query).await {
+                Ok(records) => next_page(&plan, index, records, &cursor, seen),
+                Err(source) => Err(source),
+            }
         };
         let page = match result {
             Ok(page) => page,
@@ -85,6 +112,11 @@ pub async fn fetch_pages(
         }
         index += 1;
     }
+}
+
+/// Whether a key cursor stands at or past `until`.
+fn reached(cursor: &Cursor, until: i64) -> bool {
+    matches!(cursor, Cursor::Key { key } if *key >= until)
 }
 
 fn next_page(
@@ -137,6 +169,7 @@ mod tests {
             filter: String::new(),
             keyset: Keyset::by_key("FMaterialId"),
             page_size: 2,
+            until: None,
         };
         let rows = |keys: &[i64]| Rows {
             fields: vec!["FMaterialId".into()],
@@ -156,5 +189,13 @@ mod tests {
             error.to_string().contains("did not move past the cursor"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_partition_ends_once_its_cursor_reaches_its_bound() {
+        assert!(reached(&Cursor::Key { key: 10 }, 10));
+        assert!(reached(&Cursor::Key { key: 11 }, 10));
+        assert!(!reached(&Cursor::Key { key: 9 }, 10));
+        assert!(!reached(&Cursor::Start, 10));
     }
 }

@@ -6,6 +6,7 @@ mod batch;
 mod fetch;
 mod leaving;
 pub mod outcome;
+mod partition;
 mod pass;
 mod progress;
 mod read;
@@ -14,6 +15,7 @@ pub mod sample;
 mod schedule;
 mod stamp;
 mod stream;
+mod tally;
 mod window;
 
 pub use pass::{PassError, PassReport, Producer, derive_field_keys};

@@ -1,6 +1,7 @@
 //! One pass of a job: take the job's lock, record the pass in `sync_runs`, and read the
-//! mode's streams one after the other ([`crate::stream`], each read by [`crate::read`]), or
-//! reconcile ([`crate::reconcile`]).
+//! mode's streams one after the other ([`crate::stream`], each read by [`crate::read`]; the
+//! `full` stream as key-range partitions at once, [`crate::partition`]), or reconcile
+//! ([`crate::reconcile`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,8 +23,10 @@ use crate::batch::BadRecord;
 use crate::fetch::FetchError;
 use crate::leaving::TargetKeys;
 use crate::progress::Progress;
+use crate::read::Reader;
 use crate::stamp::Stamps;
 use crate::stream::streams;
+use crate::tally::Tally;
 
 /// A connected producer: Kingdee client, database pool, broker channels.
 pub struct Producer {
@@ -228,15 +231,45 @@ impl Producer {
             _ => None,
         };
         let progress = Progress::new(&job.name, total);
+        let tally = Tally::new(report);
+        let outcome = self
+            .read_streams(job, mode, &stamps, &progress, &tally, cancel)
+            .await;
+        // The totals so far, also of a pass that failed, go into its `sync_runs` row.
+        tally.report_into(report).await;
+        if matches!(outcome, Ok(RunStatus::Succeeded)) {
+            progress.finish();
+        }
+        outcome
+    }
+
+    async fn read_streams(
+        &self,
+        job: &JobSettings,
+        mode: SyncMode,
+        stamps: &Arc<Stamps>,
+        progress: &Progress,
+        tally: &Tally,
+        cancel: &CancellationToken,
+    ) -> Result<RunStatus, PassError> {
         for stream in streams(job, mode) {
-            let status = self
-                .read_stream(job, &stream, &stamps, &progress, report, cancel)
-                .await?;
+            let reader = Reader {
+                job,
+                stream: &stream,
+                stamps,
+                progress,
+                tally,
+                cancel,
+            };
+            let status = if stream.partitioned {
+                self.read_partitioned(&reader).await?
+            } else {
+                self.read_stream(&reader).await?
+            };
             if status != RunStatus::Succeeded {
                 return Ok(status);
             }
         }
-        progress.finish();
         Ok(RunStatus::Succeeded)
     }
 }

@@ -1,6 +1,7 @@
 //! One stream of a pass: page Kingdee one page ahead, publish each page under confirms, and
 //! only then store the stream's cursor after it. A crash resumes from the last confirmed page:
-//! nothing is lost and at most one page is sent twice.
+//! nothing is lost and at most one page is sent twice. A partition of a full pass
+//! ([`crate::partition`]) is read the same way, within its key bound and into its own row.
 
 use std::sync::Arc;
 
@@ -8,7 +9,6 @@ use k3sync_common::amqp::{Kind, Topology};
 use k3sync_common::record::{Cursor, Rows, parse_key, version_text};
 use k3sync_common::settings::JobSettings;
 use k3sync_common::state::{self, RunStatus};
-use k3sync_common::telemetry::series;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -16,26 +16,42 @@ use crate::backpressure::wait_for_room;
 use crate::batch::Batcher;
 use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, Page, fetch_pages};
 use crate::leaving;
-use crate::pass::{PassError, PassReport, Producer};
+use crate::partition::Lane;
+use crate::pass::{PassError, Producer};
 use crate::progress::Progress;
 use crate::stamp::Stamps;
 use crate::stream::{Stream, later};
+use crate::tally::Tally;
 use crate::window::Window;
 
+/// What every stream of a pass reads with.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    pub job: &'a JobSettings,
+    pub stream: &'a Stream,
+    pub stamps: &'a Arc<Stamps>,
+    pub progress: &'a Progress,
+    pub tally: &'a Tally,
+    pub cancel: &'a CancellationToken,
+}
+
+/// Where a stream stores its cursor after each confirmed page.
+pub(crate) enum Checkpoint<'a> {
+    /// Its own row (`Stream::cursor`); `stored` is the cursor it started from.
+    Stream { stored: Cursor },
+    /// A partition's row of a partitioned full pass.
+    Partition(&'a Lane),
+}
+
 impl Producer {
-    /// Reads `stream` to its end (an empty page), or until `cancel`.
-    pub(crate) async fn read_stream(
-        &self,
-        job: &JobSettings,
-        stream: &Stream,
-        stamps: &Arc<Stamps>,
-        progress: &Progress,
-        report: &mut PassReport,
-        cancel: &CancellationToken,
-    ) -> Result<RunStatus, PassError> {
+    /// Reads `reader.stream` to its end (an empty page), or until `reader.cancel`.
+    pub(crate) async fn read_stream(&self, reader: &Reader<'_>) -> Result<RunStatus, PassError> {
+        let (job, stream) = (reader.job, reader.stream);
         let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
         if saved.is_none() && !stream.reads_the_past {
-            return self.start_at_newest(job, stream, report).await;
+            return self
+                .start_at_newest(job, stream, reader.tally.run_id())
+                .await;
         }
         let (stored, open) = saved.unwrap_or((Cursor::Start, false));
         let stored = if stream.restarts && !open {
@@ -44,7 +60,30 @@ impl Producer {
             stored
         };
         let start = stream.start(stored.clone());
-        tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?start, "Stream starting");
+        self.read_from(reader, start, Checkpoint::Stream { stored })
+            .await
+    }
+
+    /// Reads from `start` until the end of the stream or of the partition in `checkpoint`.
+    pub(crate) async fn read_from(
+        &self,
+        reader: &Reader<'_>,
+        start: Cursor,
+        checkpoint: Checkpoint<'_>,
+    ) -> Result<RunStatus, PassError> {
+        let Reader {
+            job,
+            stream,
+            stamps,
+            progress,
+            tally,
+            cancel,
+        } = *reader;
+        let (name, until, bound) = match &checkpoint {
+            Checkpoint::Stream { .. } => (stream.cursor.as_str(), None, None),
+            Checkpoint::Partition(lane) => (lane.name(), Some(lane.until()), lane.bound()),
+        };
+        tracing::info!(job = %job.name, stream = name, cursor = ?start, until = ?bound, "Stream starting");
         let field_keys = match stream.kind {
             Kind::Upsert => self.field_keys(&job.name).to_vec(),
             Kind::Leave => self.leave_field_keys(job),
@@ -55,6 +94,7 @@ impl Producer {
             filter: stream.filter.clone(),
             keyset: stream.keyset.clone(),
             page_size: job.page_size,
+            until,
         };
         let (tx, mut rx) = mpsc::channel(1);
         let fetcher = tokio::spawn(fetch_pages(
@@ -65,7 +105,7 @@ impl Producer {
             tx,
         ));
         let _abort_fetcher = AbortOnDrop(fetcher);
-        let batcher = self.batcher(job, report.run_id);
+        let batcher = self.batcher(job, tally.run_id());
         let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
         loop {
             // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
@@ -77,6 +117,13 @@ impl Producer {
             let Some(page) = page else { break };
             let page: Page = page?;
             let records = self.only_news(job, stream, page.records);
+            // A partition keeps only its own keys: a split may have lowered its bound after
+            // this page was asked for.
+            let (records, beyond) = match &checkpoint {
+                Checkpoint::Stream { .. } => (records, false),
+                Checkpoint::Partition(lane) => lane.claim(&job.key_field, records).await,
+            };
+            let last = page.last || beyond;
             let count = records.len() as u64;
             if count > 0 {
                 let max_depth = self.settings.producer.max_queue_depth;
@@ -84,40 +131,37 @@ impl Producer {
                 self.publish_page(job, stream.kind, &batcher, page.index, records, page.seen)
                     .await?;
             }
-            let reached = if stream.restarts {
-                page.cursor_after
-            } else {
-                later(stored.clone(), page.cursor_after)
-            };
-            let open = stream.restarts && !page.last;
-            state::store_cursor(
-                &self.pool,
-                &job.name,
-                &stream.cursor,
-                &reached,
-                open,
-                report.run_id,
-            )
-            .await?;
-            // Every page fetched counts, the empty one that ends the stream too.
-            report.pages += 1;
-            metrics::counter!(series::PAGES_FETCHED, series::JOB => job.name.clone()).increment(1);
-            if count > 0 {
-                report.records += count;
-                metrics::counter!(series::RECORDS_PUBLISHED, series::JOB => job.name.clone())
-                    .increment(count);
-                progress.advance(count);
-                state::update_run(
-                    &self.pool,
-                    report.run_id,
-                    RunStatus::Running,
-                    report.pages,
-                    report.records,
-                    None,
-                )
-                .await?;
+            match &checkpoint {
+                Checkpoint::Stream { stored } => {
+                    let reached = if stream.restarts {
+                        page.cursor_after
+                    } else {
+                        later(stored.clone(), page.cursor_after)
+                    };
+                    let open = stream.restarts && !last;
+                    state::store_cursor(
+                        &self.pool,
+                        &job.name,
+                        &stream.cursor,
+                        &reached,
+                        open,
+                        tally.run_id(),
+                    )
+                    .await?;
+                }
+                Checkpoint::Partition(lane) => {
+                    lane.store(
+                        &self.pool,
+                        &job.name,
+                        &page.cursor_after,
+                        last,
+                        tally.run_id(),
+                    )
+                    .await?;
+                }
             }
-            if page.last {
+            tally.page(&self.pool, &job.name, count, progress).await?;
+            if last {
                 return Ok(RunStatus::Succeeded);
             }
             if cancel.is_cancelled() {
@@ -177,7 +221,7 @@ impl Producer {
         &self,
         job: &JobSettings,
         stream: &Stream,
-        report: &PassReport,
+        run_id: uuid::Uuid,
     ) -> Result<RunStatus, PassError> {
         let rows = self
             .query_once(&stream.keyset.latest(&job.form_id, &stream.filter))
@@ -202,7 +246,7 @@ impl Producer {
             &stream.cursor,
             &newest,
             false,
-            report.run_id,
+            run_id,
         )
         .await?;
         Ok(RunStatus::Succeeded)

@@ -87,6 +87,7 @@ impl Producer {
             filter: job.matching(),
             keyset: Keyset::by_key(&job.key_field),
             page_size: job.page_size,
+            until: None,
         };
         let (tx, mut rx) = mpsc::channel(1);
         let fetcher = tokio::spawn(fetch_pages(

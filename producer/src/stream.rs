@@ -1,7 +1,9 @@
 //! The keyset streams a pass reads, one after the other, each with its own cursor in
 //! `sync_state` (named by [`Stream::cursor`]):
 //!
-//! - `full`: every row of the job's scope and filter, by key; an unfinished pass resumes.
+//! - `full`: every row of the job's scope and filter, by key; an unfinished pass resumes. It is
+//!   read as key-range partitions at once, each with its own cursor `full:part:<n>`
+//!   ([`crate::partition`]).
 //! - `new`: rows created after the watermark (`created_field`), the seed's 新增.
 //! - incremental: for each watched date field `F` (`jobs.watch`), `watch:F:enter` reads the
 //!   rows of scope and filter whose `F` moved; a converging job also reads `watch:F:leave`, the
@@ -34,6 +36,8 @@ pub struct Stream {
     pub reads_the_past: bool,
     /// A finished pass starts over (full); otherwise the next pass goes on from the cursor.
     pub restarts: bool,
+    /// Read as key-range partitions at once ([`crate::partition`]): the key-ordered `full`.
+    pub partitioned: bool,
 }
 
 impl Stream {
@@ -66,10 +70,12 @@ pub fn streams(job: &JobSettings, mode: SyncMode) -> Vec<Stream> {
         overlap: None,
         reads_the_past: true,
         restarts: false,
+        partitioned: false,
     };
     match mode {
         SyncMode::Full | SyncMode::Reconcile => vec![Stream {
             restarts: true,
+            partitioned: true,
             ..upsert("full", Keyset::by_key(&job.key_field))
         }],
         SyncMode::New => vec![upsert(
@@ -97,6 +103,7 @@ pub fn streams(job: &JobSettings, mode: SyncMode) -> Vec<Stream> {
                         overlap,
                         reads_the_past: false,
                         restarts: false,
+                        partitioned: false,
                     });
                 }
             }
@@ -180,7 +187,8 @@ mod tests {
             (full.len(), full[0].kind, full[0].overlap),
             (1, Kind::Upsert, None)
         );
-        assert!(full[0].restarts && full[0].reads_the_past);
+        assert!(full[0].restarts && full[0].reads_the_past && full[0].partitioned);
+        assert!(all.iter().all(|s| !s.partitioned));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod mock_ops;
 mod mock_sdk;
 mod ops;
 mod oversized;
+mod partitions;
 mod producer;
 mod sink;
 mod worker;

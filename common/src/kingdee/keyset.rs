@@ -127,6 +127,22 @@ impl Keyset {
 }
 
 impl Keyset {
+    /// The `base` filter narrowed to keys up to `until` (inclusive): one partition of a full
+    /// pass's key range.
+    pub fn up_to(&self, base: &str, until: i64) -> String {
+        let bound = format!("{} <= {until}", self.key_field);
+        if base.trim().is_empty() {
+            bound
+        } else {
+            format!("({base}) AND ({bound})")
+        }
+    }
+
+    /// The first row in cursor order (one row): the low end of a full pass's key range.
+    pub fn earliest(&self, form_id: &str, base_filter: &str) -> BillQuery {
+        self.page(form_id, &[], base_filter, &Cursor::Start, 1)
+    }
+
     /// The last row in cursor order (descending, one row): where a stream that need not read
     /// the past starts.
     pub fn latest(&self, form_id: &str, base_filter: &str) -> BillQuery {
@@ -193,6 +209,33 @@ mod tests {
             keyset.filter_string("", &Cursor::Key { key: 7 }),
             "FMaterialId > 7"
         );
+    }
+
+    #[test]
+    fn a_partition_pages_on_the_key_up_to_its_bound_and_the_range_ends_are_one_row_queries() {
+        let keyset = Keyset::by_key("FMaterialId");
+        let base = keyset.up_to("FForbidStatus = 'A'", 200);
+        assert_eq!(base, "(FForbidStatus = 'A') AND (FMaterialId <= 200)");
+        assert_eq!(
+            keyset.filter_string(&base, &Cursor::Key { key: 100 }),
+            "((FForbidStatus = 'A') AND (FMaterialId <= 200)) AND (FMaterialId > 100)"
+        );
+        assert_eq!(keyset.up_to(" ", 7), "FMaterialId <= 7");
+        let first = keyset.earliest("BD_MATERIAL", "FForbidStatus = 'A'");
+        assert_eq!(
+            (
+                first.order_string.as_str(),
+                first.limit,
+                first.field_keys.len()
+            ),
+            ("FMaterialId ASC", 1, 1)
+        );
+        let last = keyset.latest("BD_MATERIAL", "FForbidStatus = 'A'");
+        assert_eq!(
+            (last.order_string.as_str(), last.limit),
+            ("FMaterialId DESC", 1)
+        );
+        assert_eq!(first.filter_string, "FForbidStatus = 'A'");
     }
 
     #[test]

@@ -248,14 +248,21 @@ async fn every_kingdee_corpus_answer_is_published_verbatim_or_stops_the_pass_wit
     )
     .expect("cases.json");
     // Quick retries: the transient answers (HTTP 500, MsgCode 14) come back on every request.
+    // One reader: a full pass is then the one stream whose first request is the first page
+    // (partitioned, it would first ask for the key range).
     let config_text = std::fs::read_to_string(env.write_config())
         .expect("config")
         .replace(&env.mock.url(), "{server_url}")
+        .replace("max_in_flight = 4", "max_in_flight = 1")
         .replace(
             "request_timeout_secs = 120",
             "request_timeout_secs = 10\nretry_attempts = 3\nretry_min_delay_ms = 50\nretry_max_delay_ms = 100",
         );
-    assert!(config_text.contains("{server_url}") && config_text.contains("retry_attempts = 3"));
+    assert!(
+        config_text.contains("{server_url}")
+            && config_text.contains("retry_attempts = 3")
+            && config_text.contains("max_in_flight = 1")
+    );
     let config = std::env::temp_dir().join(format!("k3sync-{}-kingdee.toml", env.id));
     let mut problems = Vec::new();
     for case in &manifest.cases {
