@@ -60,6 +60,16 @@ pub enum Cursor {
     Timed { at: String, key: i64 },
 }
 
+impl Cursor {
+    /// The key the cursor stands after; `None` at the start.
+    pub fn key(&self) -> Option<i64> {
+        match self {
+            Cursor::Start => None,
+            Cursor::Key { key } | Cursor::Timed { key, .. } => Some(*key),
+        }
+    }
+}
+
 /// The one field lookup: the exact spelling first, else the first name that matches ignoring
 /// ASCII case (Kingdee matches FieldKeys ignoring case, so `fnumber` asks for `FNumber`).
 pub fn field_position<S: AsRef<str>>(names: &[S], wanted: &str) -> Option<usize> {

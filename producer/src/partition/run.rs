@@ -11,12 +11,21 @@ use futures_util::stream::FuturesUnordered;
 use k3sync_common::record::Cursor;
 use k3sync_common::state::{self, RunStatus, StoredPartition};
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 use super::table::{Lane, Table};
 use super::{PREFIX, name, split_range};
 use crate::fetch::FetchError;
 use crate::pass::{PassError, Producer};
 use crate::read::{Checkpoint, Reader};
+
+/// The first failure is the pass's; it stops the other readers after their current page.
+fn fail(outcome: &mut Result<RunStatus, PassError>, error: PassError, stop: &CancellationToken) {
+    if outcome.is_ok() {
+        *outcome = Err(error);
+    }
+    stop.cancel();
+}
 
 impl Producer {
     /// Reads the `full` stream of `reader` as partitions ([`super`]); with one reader and no
@@ -49,10 +58,7 @@ impl Producer {
             Table::new(&stream.cursor, stored, partitions, span)
         } else {
             let stored = if open { stored } else { Cursor::Start };
-            let after = match stored {
-                Cursor::Key { key } | Cursor::Timed { key, .. } => Some(key),
-                Cursor::Start => None,
-            };
+            let after = stored.key();
             let planned: Vec<StoredPartition> = split_range(after, span, readers)
                 .into_iter()
                 .zip(1..)
@@ -151,12 +157,7 @@ impl Producer {
                     match found {
                         Ok(Some(lane)) => running.push(self.read_lane(lane_reader, lane)),
                         Ok(None) => exhausted = true,
-                        Err(e) => {
-                            if outcome.is_ok() {
-                                outcome = Err(e);
-                            }
-                            stop.cancel();
-                        }
+                        Err(e) => fail(&mut outcome, e, &stop),
                     }
                 }
                 Event::Ended(ended) => {
@@ -168,12 +169,7 @@ impl Producer {
                                 outcome = Ok(status);
                             }
                         }
-                        Err(e) => {
-                            if outcome.is_ok() {
-                                outcome = Err(e);
-                            }
-                            stop.cancel();
-                        }
+                        Err(e) => fail(&mut outcome, e, &stop),
                     }
                 }
             }
@@ -237,10 +233,10 @@ impl Producer {
                     cursor: Cursor::Start,
                     source,
                 })?;
-            match end {
-                Cursor::Key { key } | Cursor::Timed { key, .. } => ends.push(key),
-                Cursor::Start => return Ok(None),
-            }
+            let Some(key) = end.key() else {
+                return Ok(None);
+            };
+            ends.push(key);
         }
         Ok(Some((ends[0], ends[1])))
     }

@@ -58,13 +58,9 @@ impl Table {
     ) -> Self {
         let parts: Vec<Part> = stored
             .into_iter()
-            .map(|p| Part {
-                id: id_of(&p.name).unwrap_or(0),
-                name: p.name,
-                cursor: p.cursor,
-                claimed: None,
-                until: Arc::new(AtomicI64::new(p.until.unwrap_or(UNBOUNDED))),
-                status: if p.open { Status::Unread } else { Status::Done },
+            .map(|p| {
+                let status = if p.open { Status::Unread } else { Status::Done };
+                Part::new(id_of(&p.name).unwrap_or(0), p, status)
             })
             .collect();
         let next_id = parts.iter().map(|p| p.id).max().unwrap_or(0) + 1;
@@ -171,14 +167,7 @@ impl Table {
         if let Some(lower) = self.part(split.lower) {
             lower.until.store(split.at, Ordering::Release);
         }
-        let part = Part {
-            id: self.next_id,
-            name: split.upper.name,
-            cursor: split.upper.cursor,
-            claimed: None,
-            until: Arc::new(AtomicI64::new(split.upper.until.unwrap_or(UNBOUNDED))),
-            status: Status::Reading,
-        };
+        let part = Part::new(self.next_id, split.upper, Status::Reading);
         let lane = part.lane(table);
         self.parts.push(part);
         self.next_id += 1;
@@ -188,6 +177,18 @@ impl Table {
 }
 
 impl Part {
+    /// A stored partition in memory, nothing claimed yet.
+    fn new(id: u32, stored: StoredPartition, status: Status) -> Self {
+        Self {
+            id,
+            name: stored.name,
+            cursor: stored.cursor,
+            claimed: None,
+            until: Arc::new(AtomicI64::new(stored.until.unwrap_or(UNBOUNDED))),
+            status,
+        }
+    }
+
     fn lane(&self, table: &Arc<Mutex<Table>>) -> Lane {
         Lane {
             id: self.id,
