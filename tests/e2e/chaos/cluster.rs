@@ -38,6 +38,11 @@ impl ClusterRun {
         let cluster = Cluster::start();
         let mut env = TestEnv::with_mock(mock).await;
         env.settings.amqp.url = cluster.urls().into();
+        // One stream, so that a pass takes as long as its pages (the mock's latency times their
+        // number): with the default four partitions a CI machine finished the whole pass while
+        // the leader was down, before the second failure. Partitioned passes through a
+        // producer's death are `chaos::producer`'s.
+        env.settings.kingdee.max_in_flight = 1;
         let want = expected(&env.mock_rows().await);
         let config = env.write_config();
         // Declared up front, so that the work queue's leader can be looked up.
@@ -144,9 +149,11 @@ async fn a_full_pass_through_the_cluster_survives_its_leader_stopping_and_anothe
     require_restarts_allowed(
         "a_full_pass_through_the_cluster_survives_its_leader_stopping_and_another_node_dying",
     );
-    // Slow pages (1.5 s each, about 70 s for the pass): the pass is still publishing, and the
-    // workers still writing, through every step below.
-    let (run, queue, leader) = ClusterRun::with_slow_pages(ROWS, 1_500).await;
+    // Slow pages (4 s a request, two requests in flight: about 90 s for the 45 pages of the
+    // pass): the pass is still publishing, and the workers still writing, through every step
+    // below. Restarting a node takes about 20 s of it; at 1.5 s a request the second failure
+    // came with 434 of 88,493 rows left.
+    let (run, queue, leader) = ClusterRun::with_slow_pages(ROWS, 4_000).await;
     let env_vars = run.vars(&[1, 2, 3]);
     let workers = Workers::start(&run.env, &run.config, WORKERS, &env_vars);
     let mut watch = QueueWatch::new(&run.env);
@@ -176,6 +183,11 @@ async fn a_full_pass_through_the_cluster_survives_its_leader_stopping_and_anothe
             .await;
         run.wait_past(total * 6 / 10, Duration::from_secs(180))
             .await;
+        let written = run.written().await;
+        assert!(
+            written < total,
+            "the pass ended ({written} of {total} rows) before the second failure: slow the mock"
+        );
         // Another node than the one restarted: the new leader, so that the leader moves twice.
         let victim = if new_leader != leader {
             new_leader
