@@ -330,7 +330,7 @@ impl KingdeeClient {
             limiter.until_ready().await;
         }
         if let Some(signer) = signer {
-            headers.extend(signature_headers(signer, url)?);
+            headers.extend(signature_headers(signer, url));
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT_CHARSET, HeaderValue::from_static("utf-8"));
