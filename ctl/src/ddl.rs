@@ -21,7 +21,7 @@ use k3sync_common::settings::{JobSettings, Settings};
 /// Reads the job's mapping and the form's metadata, and writes the DDL.
 pub async fn generate(settings: &Settings, job: &str) -> anyhow::Result<String> {
     let job = settings.job(job)?;
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+    let spec = MappingSpec::from_target(&job.target)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let mapping = CompiledMapping::compile(&spec)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
@@ -203,7 +203,7 @@ mod tests {
             .iter()
             .map(|(c, e)| ((*c).to_owned(), (*e).to_owned()))
             .collect();
-        let spec = MappingSpec::from_target(&job.target, std::path::Path::new(".")).unwrap();
+        let spec = MappingSpec::from_target(&job.target).unwrap();
         let mapping = CompiledMapping::compile(&spec).unwrap();
         let ddl = create_table(&job, &mapping, &metadata());
         let expected = [

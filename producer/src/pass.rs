@@ -90,7 +90,7 @@ impl Producer {
         let mut field_keys = HashMap::new();
         let mut target_keys = HashMap::new();
         for job in &settings.jobs {
-            let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+            let spec = MappingSpec::from_target(&job.target)
                 .with_context(|| format!("mapping of job `{}`", job.name))?;
             target_keys.insert(job.name.clone(), TargetKeys::new(job, &spec)?);
             let mapping = CompiledMapping::compile(&spec)

@@ -51,7 +51,7 @@ pub async fn prepare(
         .iter()
         .position(|j| j.name == job.name)
         .unwrap_or_default();
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+    let spec = MappingSpec::from_target(&job.target)
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let mapping = CompiledMapping::compile(&spec)
         .with_context(|| format!("mapping of job `{}`", job.name))?;

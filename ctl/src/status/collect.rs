@@ -36,7 +36,7 @@ impl<'s> StatusSource<'s> {
         let targets = settings
             .jobs
             .iter()
-            .map(|job| (job.name.clone(), target_of(settings, job)))
+            .map(|job| (job.name.clone(), target_of(job)))
             .collect();
         Ok(Self {
             settings,
@@ -173,9 +173,8 @@ impl<'s> StatusSource<'s> {
     }
 }
 
-fn target_of(settings: &Settings, job: &JobSettings) -> Target {
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
-        .map_err(|e| format!("mapping: {e}"))?;
+fn target_of(job: &JobSettings) -> Target {
+    let spec = MappingSpec::from_target(&job.target).map_err(|e| format!("mapping: {e}"))?;
     let mapping = CompiledMapping::compile(&spec).map_err(|e| format!("mapping: {e}"))?;
     Ok((
         mapping.table().to_owned(),
