@@ -113,6 +113,15 @@ impl Topology {
         queues
     }
 
+    /// The work queue and the retry tiers, in that order, each with its arguments.
+    fn quorum_queues(&self) -> Vec<(String, FieldTable)> {
+        let mut queues = vec![(self.work_queue(), self.work_arguments())];
+        for (tier, delay) in (1..).zip(&self.tier_delays_ms) {
+            queues.push((self.retry_queue(tier), self.retry_arguments(*delay)));
+        }
+        queues
+    }
+
     fn work_arguments(&self) -> FieldTable {
         let mut args = self.dead_lettering(DEAD_LETTER_EXCHANGE);
         // Crash-loop guard: a message that kills its consumer again and again is dead-lettered
@@ -189,23 +198,8 @@ pub async fn declare(connection: &Connection, topology: &Topology) -> Result<(),
             )
             .await?;
     }
-    let replicas = topology.quorum_replicas;
-    declare_quorum(
-        connection,
-        &topology.work_queue(),
-        topology.work_arguments(),
-        replicas,
-    )
-    .await?;
-    for (i, delay) in topology.tier_delays_ms.iter().enumerate() {
-        let name = topology.retry_queue(i + 1);
-        declare_quorum(
-            connection,
-            &name,
-            topology.retry_arguments(*delay),
-            replicas,
-        )
-        .await?;
+    for (name, args) in topology.quorum_queues() {
+        declare_quorum(connection, &name, args, topology.quorum_replicas).await?;
     }
     bind(&channel, &topology.work_queue(), EXCHANGE, topology).await?;
     let _ = channel.close(200, "declared".into()).await;
