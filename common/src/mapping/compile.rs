@@ -204,9 +204,7 @@ impl CompiledMapping {
             })
             .collect()
     }
-}
 
-impl CompiledMapping {
     /// [`CompiledMapping::apply_row`] on a record keyed by field name (tests and tools; the
     /// pipeline keeps records as arrays).
     pub fn apply(&self, record: &crate::record::Record) -> Result<Vec<SqlValue>, MappingError> {
