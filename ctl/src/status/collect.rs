@@ -82,15 +82,7 @@ impl<'s> StatusSource<'s> {
                 retry,
                 dead,
                 runs: Vec::new(),
-                target: TargetStatus {
-                    table: None,
-                    rows: None,
-                    newest_version: None,
-                    newest_age_secs: None,
-                    left: None,
-                    last_reconciliation: None,
-                    error: None,
-                },
+                target: TargetStatus::default(),
                 unresolved_dead_letters: None,
                 health: None,
             };
@@ -212,11 +204,8 @@ fn seen(name: String, state: QueueState) -> QueueStatus {
             consumers: Some(consumers),
         },
         QueueState::Missing => QueueStatus {
-            name,
             state: QueueHealth::Missing,
-            ready: None,
-            unacked: None,
-            consumers: None,
+            ..unknown(name)
         },
     }
 }
