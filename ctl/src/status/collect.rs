@@ -166,9 +166,9 @@ impl<'s> StatusSource<'s> {
 }
 
 fn target_of(settings: &Settings, job: &JobSettings) -> Target {
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+    let mapping = MappingSpec::from_target(&job.target, &settings.config_dir)
+        .and_then(|spec| CompiledMapping::compile(&spec))
         .map_err(|e| format!("mapping: {e}"))?;
-    let mapping = CompiledMapping::compile(&spec).map_err(|e| format!("mapping: {e}"))?;
     Ok((
         mapping.table().to_owned(),
         mapping.version_column().to_owned(),
