@@ -9,12 +9,11 @@ use k3sync_common::amqp::{Kind, Topology};
 use k3sync_common::record::{Cursor, Rows, parse_key, version_text};
 use k3sync_common::settings::JobSettings;
 use k3sync_common::state::{self, RunStatus};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backpressure::wait_for_room;
 use crate::batch::Batcher;
-use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, Page, fetch_pages};
+use crate::fetch::{FetchError, FetchPlan, Page, spawn_fetcher};
 use crate::leaving;
 use crate::partition::Lane;
 use crate::pass::{PassError, Producer};
@@ -96,15 +95,8 @@ impl Producer {
             page_size: job.page_size,
             until,
         };
-        let (tx, mut rx) = mpsc::channel(1);
-        let fetcher = tokio::spawn(fetch_pages(
-            self.client.clone(),
-            plan,
-            start,
-            Arc::clone(stamps),
-            tx,
-        ));
-        let _abort_fetcher = AbortOnDrop(fetcher);
+        let (mut rx, _abort_fetcher) =
+            spawn_fetcher(self.client.clone(), plan, start, Arc::clone(stamps));
         let batcher = self.batcher(job, tally.run_id());
         let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
         loop {
@@ -233,11 +225,7 @@ impl Producer {
             Some(last) => stream
                 .keyset
                 .advance(&rows, last)
-                .map_err(|source| FetchError {
-                    index: 0,
-                    cursor: Cursor::Start,
-                    source,
-                })?,
+                .map_err(FetchError::outside)?,
         };
         tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?newest, "Stream starts at the newest row");
         state::store_cursor(
@@ -308,13 +296,7 @@ impl Producer {
         self.client
             .execute_bill_query(query)
             .await
-            .map_err(|source| {
-                PassError::Fetch(FetchError {
-                    index: 0,
-                    cursor: Cursor::Start,
-                    source,
-                })
-            })
+            .map_err(|source| PassError::Fetch(FetchError::outside(source)))
     }
 
     /// How the pages of `run_id` become messages to the job's work queue.

@@ -225,15 +225,8 @@ impl Producer {
             if rows.rows.is_empty() {
                 return Ok(None);
             }
-            let end = stream
-                .keyset
-                .advance(&rows, 0)
-                .map_err(|source| FetchError {
-                    index: 0,
-                    cursor: Cursor::Start,
-                    source,
-                })?;
-            let Some(key) = end.key() else {
+            let end = stream.keyset.advance(&rows, 0);
+            let Some(key) = end.map_err(FetchError::outside)?.key() else {
                 return Ok(None);
             };
             ends.push(key);
