@@ -208,10 +208,8 @@ impl Producer {
         crate::outcome::record(&self.pool, &job.name, mode, run_id, status, failure).await;
         tracing::info!(job = %job.name, mode = mode.as_str(), %run_id, status = status.as_str(),
             pages = report.pages, records = report.records, "Pass finished");
-        match outcome {
-            Ok(_) => Ok(report),
-            Err(e) => Err(e.into()),
-        }
+        outcome?;
+        Ok(report)
     }
 
     async fn page_and_publish(

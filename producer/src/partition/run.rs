@@ -34,8 +34,7 @@ impl Producer {
         &self,
         reader: &Reader<'_>,
     ) -> Result<RunStatus, PassError> {
-        let job = reader.job;
-        let stream = reader.stream;
+        let (job, stream) = (reader.job, reader.stream);
         let run_id = reader.tally.run_id();
         let readers = self.settings.kingdee.max_in_flight.max(1);
         let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
