@@ -161,32 +161,20 @@ impl Producer {
         let job = self.settings.job(job_name)?;
         let run_id = Uuid::new_v4();
         let wait = self.settings.producer.lock_wait_secs;
-        let Some(lock) = JobLock::acquire(&self.pool, &job.name, wait).await? else {
-            tracing::warn!(job = %job.name, wait_secs = wait, "Another producer is paging this job, skipping the pass");
-            state::start_run(&self.pool, run_id, &job.name, mode).await?;
-            state::update_run(&self.pool, run_id, RunStatus::Skipped, 0, 0, None).await?;
-            crate::outcome::record(
-                &self.pool,
-                &job.name,
-                mode,
-                run_id,
-                RunStatus::Skipped,
-                None,
-            )
-            .await;
-            return Ok(PassReport {
-                run_id,
-                status: RunStatus::Skipped,
-                pages: 0,
-                records: 0,
-            });
-        };
+        let lock = JobLock::acquire(&self.pool, &job.name, wait).await?;
         state::start_run(&self.pool, run_id, &job.name, mode).await?;
         let mut report = PassReport {
             run_id,
             status: RunStatus::Running,
             pages: 0,
             records: 0,
+        };
+        let Some(lock) = lock else {
+            tracing::warn!(job = %job.name, wait_secs = wait, "Another producer is paging this job, skipping the pass");
+            report.status = RunStatus::Skipped;
+            state::update_run(&self.pool, run_id, report.status, 0, 0, None).await?;
+            crate::outcome::record(&self.pool, &job.name, mode, run_id, report.status, None).await;
+            return Ok(report);
         };
         let outcome = self.page_and_publish(job, mode, &mut report, cancel).await;
         let (status, error) = match &outcome {
