@@ -172,19 +172,15 @@ impl Producer {
         job: &JobSettings,
         kind: Kind,
         batcher: &Batcher,
-        index: u64,
+        page: u64,
         records: Rows,
         seen: i64,
     ) -> Result<(), PassError> {
         let (messages, oversized) = match kind {
             Kind::Upsert => {
-                let batch =
-                    batcher
-                        .messages(records, seen)
-                        .map_err(|source| PassError::BadRecord {
-                            page: index,
-                            source,
-                        })?;
+                let batch = batcher
+                    .messages(records, seen)
+                    .map_err(|source| PassError::BadRecord { page, source })?;
                 (batch.messages, batch.oversized)
             }
             Kind::Leave => {
@@ -201,10 +197,7 @@ impl Producer {
         self.publisher
             .publish_confirmed(&messages)
             .await
-            .map_err(|source| PassError::Publish {
-                page: index,
-                source,
-            })?;
+            .map_err(|source| PassError::Publish { page, source })?;
         self.record_oversized(&job.name, &oversized).await
     }
 
