@@ -97,7 +97,8 @@ impl Producer {
         };
         let (mut rx, _abort_fetcher) =
             spawn_fetcher(self.client.clone(), plan, start, Arc::clone(stamps));
-        let batcher = self.batcher(job, tally.run_id());
+        let run_id = tally.run_id();
+        let batcher = self.batcher(job, run_id);
         let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
         loop {
             // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
@@ -137,19 +138,13 @@ impl Producer {
                         &stream.cursor,
                         &reached,
                         open,
-                        tally.run_id(),
+                        run_id,
                     )
                     .await?;
                 }
                 Checkpoint::Partition(lane) => {
-                    lane.store(
-                        &self.pool,
-                        &job.name,
-                        &page.cursor_after,
-                        last,
-                        tally.run_id(),
-                    )
-                    .await?;
+                    lane.store(&self.pool, &job.name, &page.cursor_after, last, run_id)
+                        .await?;
                 }
             }
             tally.page(&self.pool, &job.name, count, progress).await?;
