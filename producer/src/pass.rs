@@ -286,13 +286,18 @@ impl Producer {
 
 /// Cursor fields first (the envelope needs key and version), then the mapping's fields.
 pub fn derive_field_keys(job: &JobSettings, mapping: &CompiledMapping) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let wanted = [
+    let cursor = [
         job.key_field.clone(),
         job.modified_field.clone(),
         job.created_field.clone(),
     ];
-    for field in wanted.into_iter().chain(mapping.source_fields()) {
+    distinct_fields(cursor.into_iter().chain(mapping.source_fields()))
+}
+
+/// Each field once, in the order first named (Kingdee's field names ignore case).
+pub(crate) fn distinct_fields(fields: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for field in fields {
         if !keys.iter().any(|k| k.eq_ignore_ascii_case(&field)) {
             keys.push(field);
         }

@@ -16,7 +16,7 @@ use crate::batch::Batcher;
 use crate::fetch::{FetchError, FetchPlan, Page, spawn_fetcher};
 use crate::leaving;
 use crate::partition::Lane;
-use crate::pass::{PassError, Producer};
+use crate::pass::{PassError, Producer, distinct_fields};
 use crate::progress::Progress;
 use crate::stamp::Stamps;
 use crate::stream::{Stream, later};
@@ -303,12 +303,7 @@ impl Producer {
 
     /// What a leave stream asks for: the key, and the fields of the target's key column.
     pub(crate) fn leave_field_keys(&self, job: &JobSettings) -> Vec<String> {
-        let mut keys = vec![job.key_field.clone()];
-        for field in self.target_keys(&job.name).fields() {
-            if !keys.iter().any(|k| k.eq_ignore_ascii_case(field)) {
-                keys.push(field.clone());
-            }
-        }
-        keys
+        let fields = self.target_keys(&job.name).fields().iter().cloned();
+        distinct_fields(std::iter::once(job.key_field.clone()).chain(fields))
     }
 }
