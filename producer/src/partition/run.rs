@@ -162,12 +162,10 @@ impl Producer {
                 Event::Ended(ended) => {
                     exhausted = false;
                     match ended {
-                        Ok(RunStatus::Succeeded) => {}
-                        Ok(status) => {
-                            if matches!(outcome, Ok(RunStatus::Succeeded)) {
-                                outcome = Ok(status);
-                            }
+                        Ok(status) if matches!(outcome, Ok(RunStatus::Succeeded)) => {
+                            outcome = Ok(status);
                         }
+                        Ok(_) => {}
                         Err(e) => fail(&mut outcome, e, &stop),
                     }
                 }
