@@ -112,10 +112,8 @@ async fn fetch_pages(
                 last: true,
             })
         } else {
-            match client.execute_bill_query(&query).await {
-                Ok(records) => next_page(&plan, index, records, &cursor, seen),
-                Err(source) => Err(source),
-            }
+            let records = client.execute_bill_query(&query).await;
+            records.and_then(|records| next_page(&plan, index, records, &cursor, seen))
         };
         let page = match result {
             Ok(page) => page,
