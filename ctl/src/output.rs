@@ -31,10 +31,6 @@ impl Table {
         self.rows.push(cells);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// The table, each line indented by `indent` spaces, trailing spaces trimmed.
     pub fn render(&self, indent: usize) -> String {
         let columns = self.headers.len();
