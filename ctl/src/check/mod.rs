@@ -130,16 +130,10 @@ pub async fn run(settings: &Settings, config: &str) -> Report {
 }
 
 fn compile(job: &JobSettings, report: &mut Report) -> Option<CompiledMapping> {
-    let what = format!("mapping {}", job.name);
-    let compiled =
-        MappingSpec::from_target(&job.target).and_then(|spec| CompiledMapping::compile(&spec));
-    match compiled {
-        Ok(mapping) => Some(mapping),
-        Err(error) => {
-            report.fail(what, error_chain(&error));
-            None
-        }
-    }
+    MappingSpec::from_target(&job.target)
+        .and_then(|spec| CompiledMapping::compile(&spec))
+        .inspect_err(|error| report.fail(format!("mapping {}", job.name), error_chain(error)))
+        .ok()
 }
 
 pub(crate) use k3sync_common::error_chain;
