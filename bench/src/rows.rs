@@ -13,7 +13,7 @@ use k3sync_producer::derive_field_keys;
 /// The job's mapping, writing into `table` instead of the job's target.
 pub fn mapping_for(settings: &Settings, table: &str) -> anyhow::Result<CompiledMapping> {
     let job = &settings.jobs[0];
-    let mut spec = MappingSpec::from_target(&job.target, &settings.config_dir)?;
+    let mut spec = MappingSpec::from_target(&job.target)?;
     spec.table = table.to_owned();
     Ok(CompiledMapping::compile(&spec)?)
 }

@@ -30,11 +30,10 @@ pub enum DocsCommand {
 }
 
 /// Prints (or writes) what `docs` asks for, generated from `command` (`Cli::command()`).
-pub fn print_docs(command: clap::Command, docs: &DocsCommand) -> io::Result<()> {
+pub fn print_docs(mut command: clap::Command, docs: &DocsCommand) -> io::Result<()> {
     let name = command.get_name().to_owned();
     match docs {
         DocsCommand::Completions { shell } => {
-            let mut command = command;
             let mut out = io::stdout().lock();
             clap_complete::generate(*shell, &mut command, name, &mut out);
             out.flush()

@@ -1,7 +1,7 @@
 //! k3sync's own tables: the producer's cursor (`sync_state`), the pass history (`sync_runs`) and
 //! the per-job named lock that keeps two producers from paging the same job at once.
 
-use sqlx::mysql::MySqlPool;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
 use sqlx::pool::PoolConnection;
 use sqlx::{MySql, Row};
 use uuid::Uuid;
@@ -59,22 +59,7 @@ pub async fn store_cursor(
     pass_open: bool,
     run_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    let (time, key) = columns(cursor);
-    sqlx::query(
-        "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, pass_open, run_id) \
-         VALUES (?, ?, ?, ?, ?, ?) \
-         ON DUPLICATE KEY UPDATE cursor_time = VALUES(cursor_time), cursor_key = VALUES(cursor_key), \
-         pass_open = VALUES(pass_open), run_id = VALUES(run_id)",
-    )
-    .bind(job)
-    .bind(name)
-    .bind(time)
-    .bind(key)
-    .bind(pass_open)
-    .bind(run_id.to_string())
-    .execute(pool)
-    .await?;
-    Ok(())
+    write_cursor(pool, job, name, cursor, None, pass_open, run_id).await
 }
 
 /// One partition of a partitioned full pass as stored: stream `name` reads the keys after
@@ -131,18 +116,9 @@ pub async fn plan_partitions(
         .bind(prefix)
         .execute(&mut *tx)
         .await?;
-    upsert_cursor(&mut tx, job, pass, cursor, None, true, run_id).await?;
+    write_cursor(&mut *tx, job, pass, cursor, Some(None), true, run_id).await?;
     for part in partitions {
-        upsert_cursor(
-            &mut tx,
-            job,
-            &part.name,
-            &part.cursor,
-            part.until,
-            part.open,
-            run_id,
-        )
-        .await?;
+        write_partition(&mut tx, job, part, run_id).await?;
     }
     tx.commit().await
 }
@@ -164,44 +140,56 @@ pub async fn split_partition(
         .bind(lower)
         .execute(&mut *tx)
         .await?;
-    upsert_cursor(
-        &mut tx,
-        job,
-        &upper.name,
-        &upper.cursor,
-        upper.until,
-        upper.open,
-        run_id,
-    )
-    .await?;
+    write_partition(&mut tx, job, upper, run_id).await?;
     tx.commit().await
 }
 
-async fn upsert_cursor(
-    tx: &mut sqlx::Transaction<'_, MySql>,
+/// The row of a stored partition, its upper bound included.
+async fn write_partition(
+    conn: &mut MySqlConnection,
+    job: &str,
+    part: &StoredPartition,
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let (name, until) = (&part.name, Some(part.until));
+    write_cursor(conn, job, name, &part.cursor, until, part.open, run_id).await
+}
+
+/// Writes the row of stream `name`. `until` is a partition's upper bound (`Some(None)`: to the
+/// end); `None` leaves the stored `cursor_until` as it is.
+async fn write_cursor<'c>(
+    db: impl sqlx::Executor<'c, Database = MySql>,
     job: &str,
     name: &str,
     cursor: &Cursor,
-    until: Option<i64>,
+    until: Option<Option<i64>>,
     pass_open: bool,
     run_id: Uuid,
 ) -> Result<(), sqlx::Error> {
+    let sql = match until {
+        None => {
+            "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, pass_open, run_id) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE cursor_time = VALUES(cursor_time), cursor_key = VALUES(cursor_key), \
+             pass_open = VALUES(pass_open), run_id = VALUES(run_id)"
+        }
+        Some(_) => {
+            "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, cursor_until, pass_open, run_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE cursor_time = VALUES(cursor_time), cursor_key = VALUES(cursor_key), \
+             cursor_until = VALUES(cursor_until), pass_open = VALUES(pass_open), run_id = VALUES(run_id)"
+        }
+    };
     let (time, key) = columns(cursor);
-    sqlx::query(
-        "INSERT INTO sync_state (job, mode, cursor_time, cursor_key, cursor_until, pass_open, run_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON DUPLICATE KEY UPDATE cursor_time = VALUES(cursor_time), cursor_key = VALUES(cursor_key), \
-         cursor_until = VALUES(cursor_until), pass_open = VALUES(pass_open), run_id = VALUES(run_id)",
-    )
-    .bind(job)
-    .bind(name)
-    .bind(time)
-    .bind(key)
-    .bind(until)
-    .bind(pass_open)
-    .bind(run_id.to_string())
-    .execute(&mut **tx)
-    .await?;
+    let mut query = sqlx::query(sql).bind(job).bind(name).bind(time).bind(key);
+    if let Some(until) = until {
+        query = query.bind(until);
+    }
+    query
+        .bind(pass_open)
+        .bind(run_id.to_string())
+        .execute(db)
+        .await?;
     Ok(())
 }
 

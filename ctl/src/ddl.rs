@@ -21,9 +21,8 @@ use k3sync_common::settings::{JobSettings, Settings};
 /// Reads the job's mapping and the form's metadata, and writes the DDL.
 pub async fn generate(settings: &Settings, job: &str) -> anyhow::Result<String> {
     let job = settings.job(job)?;
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
-        .with_context(|| format!("mapping of job `{}`", job.name))?;
-    let mapping = CompiledMapping::compile(&spec)
+    let mapping = MappingSpec::from_target(&job.target)
+        .and_then(|spec| CompiledMapping::compile(&spec))
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let client = KingdeeClient::new(&settings.kingdee).context("Kingdee client settings")?;
     let metadata = client
@@ -203,7 +202,7 @@ mod tests {
             .iter()
             .map(|(c, e)| ((*c).to_owned(), (*e).to_owned()))
             .collect();
-        let spec = MappingSpec::from_target(&job.target, std::path::Path::new(".")).unwrap();
+        let spec = MappingSpec::from_target(&job.target).unwrap();
         let mapping = CompiledMapping::compile(&spec).unwrap();
         let ddl = create_table(&job, &mapping, &metadata());
         let expected = [

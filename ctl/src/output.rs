@@ -1,7 +1,10 @@
 //! Output for people: plain aligned tables (no box drawing, so they paste into tickets and
 //! grep well) and short human durations. JSON output is serde's, next to each report type.
 
-use std::fmt::Write;
+use std::fmt::{Display, Write};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
 
 /// A table with a header row; numeric columns are right-aligned.
 #[derive(Debug, Default)]
@@ -26,10 +29,6 @@ impl Table {
 
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 
     /// The table, each line indented by `indent` spaces, trailing spaces trimmed.
@@ -95,6 +94,23 @@ pub fn human_duration(secs: f64) -> String {
 /// A cell for an optional value: `-` when absent.
 pub fn or_dash<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// A cell for an optional time: to the second, RFC 3339 in UTC; `-` when absent.
+pub fn time(at: Option<DateTime<Utc>>) -> String {
+    or_dash(at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+}
+
+/// `data 3, mapping 1`: counts by name, on one line.
+pub fn count_list<K: Display, V: Display>(counts: impl IntoIterator<Item = (K, V)>) -> String {
+    let parts = counts.into_iter().map(|(name, n)| format!("{name} {n}"));
+    parts.collect::<Vec<_>>().join(", ")
+}
+
+/// A JSON document for scripts: pretty, on lines of its own.
+pub fn pretty_json(value: &(impl Serialize + ?Sized)) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    format!("{text}\n")
 }
 
 /// Cuts `text` to `max` characters (with `…`) and flattens newlines, for one table cell.

@@ -47,8 +47,33 @@ pub struct FetchError {
     pub source: KingdeeError,
 }
 
+impl FetchError {
+    /// A query outside a stream's paging failed (the newest row, the key range, rows read again
+    /// by key): page 0, from the start.
+    pub fn outside(source: KingdeeError) -> Self {
+        Self {
+            index: 0,
+            cursor: Cursor::Start,
+            source,
+        }
+    }
+}
+
+/// Starts paging from `cursor` in a task of its own: the pages as they come, and the guard
+/// that aborts the task when the stream is done with it.
+pub fn spawn_fetcher(
+    client: KingdeeClient,
+    plan: FetchPlan,
+    cursor: Cursor,
+    stamps: Arc<Stamps>,
+) -> (mpsc::Receiver<Result<Page, FetchError>>, AbortOnDrop) {
+    let (tx, rx) = mpsc::channel(1);
+    let task = tokio::spawn(fetch_pages(client, plan, cursor, stamps, tx));
+    (rx, AbortOnDrop(task))
+}
+
 /// Pages until an empty page; sends each page (or the first error) down `pages`.
-pub async fn fetch_pages(
+async fn fetch_pages(
     client: KingdeeClient,
     plan: FetchPlan,
     mut cursor: Cursor,
@@ -87,10 +112,8 @@ pub async fn fetch_pages(
                 last: true,
             })
         } else {
-            match client.execute_bill_query(&query).await {
-                Ok(records) => next_page(&plan, index, records, &cursor, seen),
-                Err(source) => Err(source),
-            }
+            let records = client.execute_bill_query(&query).await;
+            records.and_then(|records| next_page(&plan, index, records, &cursor, seen))
         };
         let page = match result {
             Ok(page) => page,
@@ -148,7 +171,7 @@ fn next_page(
 }
 
 /// Aborts the fetcher when the stream is dropped (shutdown, error): its retry sleeps end too.
-pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

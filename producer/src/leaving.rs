@@ -101,7 +101,7 @@ mod tests {
             ("modify_date".to_owned(), "{FModifyDate}".to_owned()),
         ]
         .into();
-        let spec = MappingSpec::from_target(&job.target, std::path::Path::new(".")).unwrap();
+        let spec = MappingSpec::from_target(&job.target).unwrap();
         let keys = TargetKeys::new(&job, &spec).unwrap();
         assert_eq!(keys.fields(), ["FMasterId"]);
         let rows = Rows {

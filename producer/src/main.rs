@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use k3sync_common::cli::{DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
-use k3sync_common::settings::{Settings, SyncMode};
+use k3sync_common::settings::{JobSettings, Settings, SyncMode};
 use k3sync_producer::{Producer, run_scheduled};
 use tokio_util::sync::CancellationToken;
 
@@ -82,10 +82,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(docs) => return Ok(print_docs(Cli::command(), &docs)?),
     };
     let settings = Settings::load(&cli.config)?;
-    let jobs: Vec<String> = match &job {
-        Some(job) => vec![settings.job(job)?.name.clone()],
-        None => settings.jobs.iter().map(|j| j.name.clone()).collect(),
+    let selected: Vec<&JobSettings> = match &job {
+        Some(job) => vec![settings.job(job)?],
+        None => settings.jobs.iter().collect(),
     };
+    let jobs: Vec<String> = selected.iter().map(|j| j.name.clone()).collect();
     let mode = mode.map(SyncMode::from);
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
@@ -94,11 +95,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return run_once(&producer, &jobs, mode, &cancel).await;
     }
     let pool = settings.mysql.pool().context("mysql.url")?;
-    let watched = jobs
-        .iter()
-        .map(|job| Ok((job.clone(), settings.job(job)?.schedule_secs)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let readiness = Readiness::new(pool).watching_jobs(watched, &settings.monitoring);
+    let watched = selected.iter().map(|j| (j.name.clone(), j.schedule_secs));
+    let readiness = Readiness::new(pool).watching_jobs(watched.collect(), &settings.monitoring);
     let listen = settings.producer.listen.clone();
     let server = health::start(&listen, readiness.clone(), cancel.clone())
         .await

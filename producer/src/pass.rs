@@ -90,7 +90,7 @@ impl Producer {
         let mut field_keys = HashMap::new();
         let mut target_keys = HashMap::new();
         for job in &settings.jobs {
-            let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+            let spec = MappingSpec::from_target(&job.target)
                 .with_context(|| format!("mapping of job `{}`", job.name))?;
             target_keys.insert(job.name.clone(), TargetKeys::new(job, &spec)?);
             let mapping = CompiledMapping::compile(&spec)
@@ -161,32 +161,20 @@ impl Producer {
         let job = self.settings.job(job_name)?;
         let run_id = Uuid::new_v4();
         let wait = self.settings.producer.lock_wait_secs;
-        let Some(lock) = JobLock::acquire(&self.pool, &job.name, wait).await? else {
-            tracing::warn!(job = %job.name, wait_secs = wait, "Another producer is paging this job, skipping the pass");
-            state::start_run(&self.pool, run_id, &job.name, mode).await?;
-            state::update_run(&self.pool, run_id, RunStatus::Skipped, 0, 0, None).await?;
-            crate::outcome::record(
-                &self.pool,
-                &job.name,
-                mode,
-                run_id,
-                RunStatus::Skipped,
-                None,
-            )
-            .await;
-            return Ok(PassReport {
-                run_id,
-                status: RunStatus::Skipped,
-                pages: 0,
-                records: 0,
-            });
-        };
+        let lock = JobLock::acquire(&self.pool, &job.name, wait).await?;
         state::start_run(&self.pool, run_id, &job.name, mode).await?;
         let mut report = PassReport {
             run_id,
             status: RunStatus::Running,
             pages: 0,
             records: 0,
+        };
+        let Some(lock) = lock else {
+            tracing::warn!(job = %job.name, wait_secs = wait, "Another producer is paging this job, skipping the pass");
+            report.status = RunStatus::Skipped;
+            state::update_run(&self.pool, run_id, report.status, 0, 0, None).await?;
+            crate::outcome::record(&self.pool, &job.name, mode, run_id, report.status, None).await;
+            return Ok(report);
         };
         let outcome = self.page_and_publish(job, mode, &mut report, cancel).await;
         let (status, error) = match &outcome {
@@ -208,10 +196,8 @@ impl Producer {
         crate::outcome::record(&self.pool, &job.name, mode, run_id, status, failure).await;
         tracing::info!(job = %job.name, mode = mode.as_str(), %run_id, status = status.as_str(),
             pages = report.pages, records = report.records, "Pass finished");
-        match outcome {
-            Ok(_) => Ok(report),
-            Err(e) => Err(e.into()),
-        }
+        outcome?;
+        Ok(report)
     }
 
     async fn page_and_publish(
@@ -300,13 +286,18 @@ impl Producer {
 
 /// Cursor fields first (the envelope needs key and version), then the mapping's fields.
 pub fn derive_field_keys(job: &JobSettings, mapping: &CompiledMapping) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let wanted = [
+    let cursor = [
         job.key_field.clone(),
         job.modified_field.clone(),
         job.created_field.clone(),
     ];
-    for field in wanted.into_iter().chain(mapping.source_fields()) {
+    distinct_fields(cursor.into_iter().chain(mapping.source_fields()))
+}
+
+/// Each field once, in the order first named (Kingdee's field names ignore case).
+pub(crate) fn distinct_fields(fields: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for field in fields {
         if !keys.iter().any(|k| k.eq_ignore_ascii_case(&field)) {
             keys.push(field);
         }

@@ -9,15 +9,14 @@ use k3sync_common::amqp::{Kind, Topology};
 use k3sync_common::record::{Cursor, Rows, parse_key, version_text};
 use k3sync_common::settings::JobSettings;
 use k3sync_common::state::{self, RunStatus};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backpressure::wait_for_room;
 use crate::batch::Batcher;
-use crate::fetch::{AbortOnDrop, FetchError, FetchPlan, Page, fetch_pages};
+use crate::fetch::{FetchError, FetchPlan, Page, spawn_fetcher};
 use crate::leaving;
 use crate::partition::Lane;
-use crate::pass::{PassError, Producer};
+use crate::pass::{PassError, Producer, distinct_fields};
 use crate::progress::Progress;
 use crate::stamp::Stamps;
 use crate::stream::{Stream, later};
@@ -96,16 +95,10 @@ impl Producer {
             page_size: job.page_size,
             until,
         };
-        let (tx, mut rx) = mpsc::channel(1);
-        let fetcher = tokio::spawn(fetch_pages(
-            self.client.clone(),
-            plan,
-            start,
-            Arc::clone(stamps),
-            tx,
-        ));
-        let _abort_fetcher = AbortOnDrop(fetcher);
-        let batcher = self.batcher(job, tally.run_id());
+        let (mut rx, _abort_fetcher) =
+            spawn_fetcher(self.client.clone(), plan, start, Arc::clone(stamps));
+        let run_id = tally.run_id();
+        let batcher = self.batcher(job, run_id);
         let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
         loop {
             // Waiting for the next page can mean waiting out Kingdee retries (minutes in an
@@ -145,19 +138,13 @@ impl Producer {
                         &stream.cursor,
                         &reached,
                         open,
-                        tally.run_id(),
+                        run_id,
                     )
                     .await?;
                 }
                 Checkpoint::Partition(lane) => {
-                    lane.store(
-                        &self.pool,
-                        &job.name,
-                        &page.cursor_after,
-                        last,
-                        tally.run_id(),
-                    )
-                    .await?;
+                    lane.store(&self.pool, &job.name, &page.cursor_after, last, run_id)
+                        .await?;
                 }
             }
             tally.page(&self.pool, &job.name, count, progress).await?;
@@ -180,19 +167,15 @@ impl Producer {
         job: &JobSettings,
         kind: Kind,
         batcher: &Batcher,
-        index: u64,
+        page: u64,
         records: Rows,
         seen: i64,
     ) -> Result<(), PassError> {
         let (messages, oversized) = match kind {
             Kind::Upsert => {
-                let batch =
-                    batcher
-                        .messages(records, seen)
-                        .map_err(|source| PassError::BadRecord {
-                            page: index,
-                            source,
-                        })?;
+                let batch = batcher
+                    .messages(records, seen)
+                    .map_err(|source| PassError::BadRecord { page, source })?;
                 (batch.messages, batch.oversized)
             }
             Kind::Leave => {
@@ -209,10 +192,7 @@ impl Producer {
         self.publisher
             .publish_confirmed(&messages)
             .await
-            .map_err(|source| PassError::Publish {
-                page: index,
-                source,
-            })?;
+            .map_err(|source| PassError::Publish { page, source })?;
         self.record_oversized(&job.name, &oversized).await
     }
 
@@ -233,11 +213,7 @@ impl Producer {
             Some(last) => stream
                 .keyset
                 .advance(&rows, last)
-                .map_err(|source| FetchError {
-                    index: 0,
-                    cursor: Cursor::Start,
-                    source,
-                })?,
+                .map_err(FetchError::outside)?,
         };
         tracing::info!(job = %job.name, stream = %stream.cursor, cursor = ?newest, "Stream starts at the newest row");
         state::store_cursor(
@@ -308,13 +284,7 @@ impl Producer {
         self.client
             .execute_bill_query(query)
             .await
-            .map_err(|source| {
-                PassError::Fetch(FetchError {
-                    index: 0,
-                    cursor: Cursor::Start,
-                    source,
-                })
-            })
+            .map_err(|source| PassError::Fetch(FetchError::outside(source)))
     }
 
     /// How the pages of `run_id` become messages to the job's work queue.
@@ -333,12 +303,7 @@ impl Producer {
 
     /// What a leave stream asks for: the key, and the fields of the target's key column.
     pub(crate) fn leave_field_keys(&self, job: &JobSettings) -> Vec<String> {
-        let mut keys = vec![job.key_field.clone()];
-        for field in self.target_keys(&job.name).fields() {
-            if !keys.iter().any(|k| k.eq_ignore_ascii_case(field)) {
-                keys.push(field.clone());
-            }
-        }
-        keys
+        let fields = self.target_keys(&job.name).fields().iter().cloned();
+        distinct_fields(std::iter::once(job.key_field.clone()).chain(fields))
     }
 }

@@ -17,10 +17,9 @@ use k3sync_common::record::{Cursor, Rows, parse_key};
 use k3sync_common::settings::{JobSettings, filter_and as and};
 use k3sync_common::state::RunStatus;
 use sqlx::{MySqlPool, QueryBuilder};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::fetch::{AbortOnDrop, FetchPlan, fetch_pages};
+use crate::fetch::{FetchPlan, spawn_fetcher};
 use crate::leaving;
 use crate::pass::{PassError, PassReport, Producer};
 use crate::stamp::Stamps;
@@ -89,15 +88,8 @@ impl Producer {
             page_size: job.page_size,
             until: None,
         };
-        let (tx, mut rx) = mpsc::channel(1);
-        let fetcher = tokio::spawn(fetch_pages(
-            self.client.clone(),
-            plan,
-            Cursor::Start,
-            Arc::clone(stamps),
-            tx,
-        ));
-        let _abort = AbortOnDrop(fetcher);
+        let (mut rx, _abort_fetcher) =
+            spawn_fetcher(self.client.clone(), plan, Cursor::Start, Arc::clone(stamps));
         let mut listed = 0;
         loop {
             let page = tokio::select! {

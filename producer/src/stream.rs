@@ -96,14 +96,11 @@ pub fn streams(job: &JobSettings, mode: SyncMode) -> Vec<Stream> {
                 });
                 if let Some(filter) = &leaving {
                     streams.push(Stream {
-                        cursor: format!("watch:{field}:leave"),
-                        keyset,
                         filter: filter.clone(),
                         kind: Kind::Leave,
                         overlap,
                         reads_the_past: false,
-                        restarts: false,
-                        partitioned: false,
+                        ..upsert(&format!("watch:{field}:leave"), keyset)
                     });
                 }
             }

@@ -22,8 +22,7 @@ async fn wide_sink(env: &TestEnv) -> MySqlSink {
         .execute(&env.pool)
         .await
         .expect("widen the name column");
-    let spec = MappingSpec::from_target(&env.settings.jobs[0].target, &env.settings.config_dir)
-        .expect("default mapping");
+    let spec = MappingSpec::from_target(&env.settings.jobs[0].target).expect("default mapping");
     let mapping = CompiledMapping::compile(&spec).expect("default mapping compiles");
     MySqlSink::new(env.pool.clone(), Arc::new(mapping))
 }

@@ -37,19 +37,16 @@ pub async fn run_job(ctx: JobContext, cancel: CancellationToken) -> anyhow::Resu
             backoff.reset();
         }
         ctx.readiness.set_broker_up(false);
-        match result {
-            Ok(()) => return Ok(()),
-            Err(error) => {
-                let delay = backoff.next_delay();
-                metrics::counter!(series::RECONNECTS, series::JOB => ctx.job.name.clone())
-                    .increment(1);
-                tracing::warn!(job = %ctx.job.name, error = format!("{error:#}"), delay_ms = delay.as_millis() as u64,
-                    "Broker session ended, reconnecting");
-                tokio::select! {
-                    () = cancel.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(delay) => {}
-                }
-            }
+        let Err(error) = result else {
+            return Ok(());
+        };
+        let delay = backoff.next_delay();
+        metrics::counter!(series::RECONNECTS, series::JOB => ctx.job.name.clone()).increment(1);
+        tracing::warn!(job = %ctx.job.name, error = format!("{error:#}"), delay_ms = delay.as_millis() as u64,
+            "Broker session ended, reconnecting");
+        tokio::select! {
+            () = cancel.cancelled() => return Ok(()),
+            () = tokio::time::sleep(delay) => {}
         }
     }
 }

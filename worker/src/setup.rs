@@ -51,9 +51,8 @@ pub async fn prepare(
         .iter()
         .position(|j| j.name == job.name)
         .unwrap_or_default();
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
-        .with_context(|| format!("mapping of job `{}`", job.name))?;
-    let mapping = CompiledMapping::compile(&spec)
+    let mapping = MappingSpec::from_target(&job.target)
+        .and_then(|spec| CompiledMapping::compile(&spec))
         .with_context(|| format!("mapping of job `{}`", job.name))?;
     let columns = MySqlSink::table_columns(&pool, mapping.table())
         .await

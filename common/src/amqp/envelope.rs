@@ -189,30 +189,18 @@ impl Envelope {
         }
     }
 
-    /// The same job, run and fields with only the records at `indices` (a retry, or with one
-    /// index a dead letter).
+    /// The same message (job, run, fields, kind, stamp) with only the records at `indices` (a
+    /// retry, or with one index a dead letter).
     pub fn subset(&self, indices: &[usize]) -> Self {
         Self {
+            job: self.job.clone(),
+            form_id: self.form_id.clone(),
+            fields: self.fields.clone(),
             records: indices
                 .iter()
                 .filter_map(|&i| self.records.get(i).cloned())
                 .collect(),
-            fields: self.fields.clone(),
-            ..self.header_only()
-        }
-    }
-
-    fn header_only(&self) -> Self {
-        Self {
-            kind: self.kind,
-            ..Self::new(
-                &self.job,
-                &self.form_id,
-                self.run_id,
-                Vec::new(),
-                Vec::new(),
-            )
-            .seen_at(self.seen)
+            ..*self
         }
     }
 

@@ -113,46 +113,50 @@ impl Topology {
         queues
     }
 
+    /// The work queue and the retry tiers, in that order, each with its arguments.
+    fn quorum_queues(&self) -> Vec<(String, FieldTable)> {
+        let mut queues = vec![(self.work_queue(), self.work_arguments())];
+        for (tier, delay) in (1..).zip(&self.tier_delays_ms) {
+            queues.push((self.retry_queue(tier), self.retry_arguments(*delay)));
+        }
+        queues
+    }
+
     fn work_arguments(&self) -> FieldTable {
-        let mut args = FieldTable::default();
-        args.insert(
-            "x-dead-letter-exchange".into(),
-            long_string(DEAD_LETTER_EXCHANGE),
-        );
-        args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
+        let mut args = self.dead_lettering(DEAD_LETTER_EXCHANGE);
         // Crash-loop guard: a message that kills its consumer again and again is dead-lettered
         // by the broker instead of being redelivered forever.
         args.insert(
             "x-delivery-limit".into(),
             AMQPValue::LongLongInt(self.delivery_limit.into()),
         );
-        at_least_once(&mut args);
         args
     }
 
     fn retry_arguments(&self, delay_ms: u64) -> FieldTable {
-        let mut args = FieldTable::default();
+        // When the delay expires the broker sends the message back to the work queue.
+        let mut args = self.dead_lettering(EXCHANGE);
         args.insert(
             "x-message-ttl".into(),
             AMQPValue::LongLongInt(delay_ms as i64),
         );
-        // When the delay expires the broker sends the message back to the work queue.
-        args.insert("x-dead-letter-exchange".into(), long_string(EXCHANGE));
-        args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
-        at_least_once(&mut args);
         args
     }
-}
 
-/// At-least-once dead-lettering (it needs reject-publish overflow): a message that expires or
-/// passes the delivery limit stays until the queue it goes to has confirmed it, so none is lost
-/// while that queue's leader moves or is briefly unavailable.
-fn at_least_once(args: &mut FieldTable) {
-    args.insert("x-overflow".into(), long_string("reject-publish"));
-    args.insert(
-        "x-dead-letter-strategy".into(),
-        long_string("at-least-once"),
-    );
+    /// Dead-lettering into `exchange` by job, at least once (it needs reject-publish overflow):
+    /// a message that expires or passes the delivery limit stays until the queue it goes to has
+    /// confirmed it, so none is lost while that queue's leader moves or is briefly unavailable.
+    fn dead_lettering(&self, exchange: &str) -> FieldTable {
+        let mut args = FieldTable::default();
+        args.insert("x-dead-letter-exchange".into(), long_string(exchange));
+        args.insert("x-dead-letter-routing-key".into(), long_string(&self.job));
+        args.insert("x-overflow".into(), long_string("reject-publish"));
+        args.insert(
+            "x-dead-letter-strategy".into(),
+            long_string("at-least-once"),
+        );
+        args
+    }
 }
 
 /// `args` for a quorum queue, with `replicas` its replica count at creation (capped by the broker
@@ -194,23 +198,8 @@ pub async fn declare(connection: &Connection, topology: &Topology) -> Result<(),
             )
             .await?;
     }
-    let replicas = topology.quorum_replicas;
-    declare_quorum(
-        connection,
-        &topology.work_queue(),
-        topology.work_arguments(),
-        replicas,
-    )
-    .await?;
-    for (i, delay) in topology.tier_delays_ms.iter().enumerate() {
-        let name = topology.retry_queue(i + 1);
-        declare_quorum(
-            connection,
-            &name,
-            topology.retry_arguments(*delay),
-            replicas,
-        )
-        .await?;
+    for (name, args) in topology.quorum_queues() {
+        declare_quorum(connection, &name, args, topology.quorum_replicas).await?;
     }
     bind(&channel, &topology.work_queue(), EXCHANGE, topology).await?;
     let _ = channel.close(200, "declared".into()).await;
@@ -293,13 +282,8 @@ async fn declare_quorum(
         }
     }
     let channel = connection.create_channel().await?;
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    channel
-        .queue_declare(name.into(), passive, FieldTable::default())
-        .await?;
+    // A passive declare: the queue must exist, whatever its arguments.
+    queue_depth(&channel, name).await?;
     let _ = channel.close(200, "declared".into()).await;
     tracing::warn!(
         queue = name,

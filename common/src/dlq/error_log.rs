@@ -57,14 +57,7 @@ pub async fn insert(
 
 /// At most `cap` bytes of `text`, cut on a character boundary.
 pub fn excerpt(text: &str, cap: usize) -> &str {
-    if text.len() <= cap {
-        return text;
-    }
-    let mut end = cap;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    &text[..text.floor_char_boundary(cap)]
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -129,9 +129,7 @@ impl AuthGate {
         state.paused_until = None;
         was
     }
-}
 
-impl AuthGate {
     /// The gate as the client asks it before a call: counted and typed when closed.
     pub(crate) fn admit_call(&self) -> Result<(), KingdeeError> {
         self.admit(Instant::now()).map_err(|paused| {

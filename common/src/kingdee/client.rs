@@ -187,81 +187,78 @@ impl KingdeeClient {
 
     /// One HTTP request for the page, plus a password login first when one is needed.
     async fn attempt(&self, call: &Call<'_>) -> Result<Rows, KingdeeError> {
-        let (session, headers, signer) = self.credentials().await?;
-        let exchange = Exchange {
-            request: &call.request,
-            form_id: &call.query.form_id,
-            acct_id: &self.inner.acct_id,
-            quote_body: true,
-        };
-        let result = self
-            .send(
-                &self.inner.query_url,
-                signer,
-                headers,
-                call.body.clone(),
-                &call.request,
-            )
-            .await
-            .and_then(|reply| {
-                let rows = classify(reply.status, &reply.body, &exchange)
-                    .and_then(|answer| call.query.rows(answer));
-                match &rows {
-                    Ok(_) => self.inner.session.absorb(&reply.headers),
-                    Err(KingdeeError::Authentication { .. }) => {
-                        self.inner.session.invalidate(&session)
-                    }
-                    Err(_) => {}
-                }
-                rows
-            });
-        count_request("ExecuteBillQuery", &result);
-        result
+        self.request(
+            "ExecuteBillQuery",
+            &self.inner.query_url,
+            call.body.clone(),
+            (&call.request, &call.query.form_id),
+            |reply, exchange| {
+                classify(reply.status, &reply.body, exchange)
+                    .and_then(|answer| call.query.rows(answer))
+            },
+        )
+        .await
     }
 
     /// A form's metadata (QueryBusinessInfo), with the session and signature of a page but
     /// without retries: an operator's command asks once and shows what went wrong.
     pub async fn query_business_info(&self, form_id: &str) -> Result<FormMetadata, KingdeeError> {
         self.gate.admit_call()?;
-        let (session, headers, signer) = self.credentials().await?;
         let request = format!("QueryBusinessInfo of `{form_id}`");
-        let exchange = Exchange {
-            request: &request,
-            form_id,
-            acct_id: &self.inner.acct_id,
-            quote_body: true,
-        };
         let url = self
             .inner
             .query_url
             .replace(EXECUTE_BILL_QUERY, QUERY_BUSINESS_INFO);
-        let result = self
-            .send(&url, signer, headers, metadata::body(form_id), &request)
-            .await
-            .and_then(|reply| {
-                let read = metadata::read(reply.status, &reply.body, &exchange);
-                if let Err(KingdeeError::Authentication { .. }) = &read {
-                    self.inner.session.invalidate(&session);
-                } else if read.is_ok() {
-                    self.inner.session.absorb(&reply.headers);
-                }
-                read
-            });
-        count_request("QueryBusinessInfo", &result);
-        result
+        self.request(
+            "QueryBusinessInfo",
+            &url,
+            metadata::body(form_id),
+            (&request, form_id),
+            |reply, exchange| metadata::read(reply.status, &reply.body, exchange),
+        )
+        .await
     }
 
-    /// The session, its headers, and the signer in signature mode (a password login signs
-    /// nothing): what every request carries.
-    async fn credentials(&self) -> Result<(Session, HeaderMap, Option<&Signer>), KingdeeError> {
+    /// One request of `service` (named `request`, on form `form_id`) with what every request
+    /// but the login carries: the session (a logged-in one in password mode) and, in signature
+    /// mode, the signature. `read` reads the answer; the session keeps the cookies of an answer
+    /// read and is dropped when Kingdee refuses it.
+    async fn request<T>(
+        &self,
+        service: &'static str,
+        url: &str,
+        body: String,
+        (request, form_id): (&str, &str),
+        read: impl FnOnce(&Reply, &Exchange<'_>) -> Result<T, KingdeeError>,
+    ) -> Result<T, KingdeeError> {
         let session = self.session().await?;
-        let mut headers = HeaderMap::new();
-        headers.extend(session.headers());
         let signer = match &self.inner.auth {
             Auth::Signature(signer) => Some(signer),
             Auth::Password { .. } => None,
         };
-        Ok((session, headers, signer))
+        let exchange = Exchange {
+            request,
+            form_id,
+            acct_id: &self.inner.acct_id,
+            quote_body: true,
+        };
+        let headers = session.headers().into_iter().collect();
+        let result = self
+            .send(url, signer, headers, body, request)
+            .await
+            .and_then(|reply| {
+                let answer = read(&reply, &exchange);
+                match &answer {
+                    Ok(_) => self.inner.session.absorb(&reply.headers),
+                    Err(KingdeeError::Authentication { .. }) => {
+                        self.inner.session.invalidate(&session)
+                    }
+                    Err(_) => {}
+                }
+                answer
+            });
+        count_request(service, &result);
+        result
     }
 
     /// The session to send: whatever is known in signature mode (the signature is enough),
@@ -330,7 +327,7 @@ impl KingdeeClient {
             limiter.until_ready().await;
         }
         if let Some(signer) = signer {
-            headers.extend(signature_headers(signer, url)?);
+            headers.extend(signature_headers(signer, url));
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT_CHARSET, HeaderValue::from_static("utf-8"));

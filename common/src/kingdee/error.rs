@@ -13,8 +13,6 @@ const SNIPPET_CHARS: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KingdeeError {
-    #[error("setting `{name}` is invalid for the Kingdee client: {reason}")]
-    InvalidSettings { name: &'static str, reason: String },
     #[error("cannot build the Kingdee HTTP client")]
     ClientBuild(#[source] reqwest::Error),
     #[error("no answer from Kingdee to {request}")]
@@ -96,10 +94,9 @@ impl KingdeeError {
             {
                 ErrorClass::Transient
             }
-            Self::InvalidSettings { .. }
-            | Self::ClientBuild(_)
-            | Self::Status { .. }
-            | Self::Refused { .. } => ErrorClass::Configuration,
+            Self::ClientBuild(_) | Self::Status { .. } | Self::Refused { .. } => {
+                ErrorClass::Configuration
+            }
             Self::WrongAccount { .. }
             | Self::Authentication { .. }
             | Self::Login { .. }

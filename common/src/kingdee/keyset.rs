@@ -2,9 +2,12 @@
 //! fields, instead of an offset. A row edited while a run pages moves behind the cursor and is
 //! still read; with offsets it could be skipped.
 
+use serde_json::Value;
+
 use super::error::KingdeeError;
 use super::query::BillQuery;
 use crate::record::{Cursor, Rows, parse_key, version_text};
+use crate::settings::filter_and;
 
 /// The cursor fields of a paging mode: the key alone (full), or a time field then the key
 /// (incremental: `FModifyDate`; new: `FCreateDate`).
@@ -42,9 +45,14 @@ impl Keyset {
 
     /// `FMaterialId ASC` or `FModifyDate ASC, FMaterialId ASC`.
     pub fn order_string(&self) -> String {
+        self.order("ASC")
+    }
+
+    /// The cursor fields in `direction` (`ASC` or `DESC`), as an OrderString.
+    fn order(&self, direction: &str) -> String {
         self.fields()
             .iter()
-            .map(|f| format!("{f} ASC"))
+            .map(|f| format!("{f} {direction}"))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -57,41 +65,26 @@ impl Keyset {
     pub fn filter_string(&self, base: &str, cursor: &Cursor) -> String {
         let key = &self.key_field;
         let after = match (&self.time_field, cursor) {
-            (None, Cursor::Start) => None,
+            (None, Cursor::Start) => String::new(),
             // A NULL time cannot be placed on the cursor (SQL Server sorts it first, and no
             // `>` ever passes it): a timed stream leaves such rows to full mode.
-            (Some(time), Cursor::Start | Cursor::Key { .. }) => Some(format!("{time} IS NOT NULL")),
-            (None, Cursor::Key { key: k } | Cursor::Timed { key: k, .. }) => {
-                Some(format!("{key} > {k}"))
-            }
+            (Some(time), Cursor::Start | Cursor::Key { .. }) => format!("{time} IS NOT NULL"),
+            (None, Cursor::Key { key: k } | Cursor::Timed { key: k, .. }) => format!("{key} > {k}"),
             (Some(time), Cursor::Timed { at, key: k }) => {
                 let t = time_literal(at);
-                Some(format!("{time} > {t} OR ({time} = {t} AND {key} > {k})"))
+                format!("{time} > {t} OR ({time} = {t} AND {key} > {k})")
             }
         };
-        match after {
-            None => base.to_owned(),
-            Some(after) if base.trim().is_empty() => after,
-            Some(after) => format!("({base}) AND ({after})"),
-        }
+        filter_and(base, &after)
     }
 
     /// The cursor after row `last` of a page (its last row).
     pub fn advance(&self, rows: &Rows, last: usize) -> Result<Cursor, KingdeeError> {
-        let field = |name: &str| rows.value(last, name);
-        let key = match field(&self.key_field) {
-            None => return Err(cursor_error(&self.key_field, "is missing")),
-            Some(value) => parse_key(value)
-                .ok_or_else(|| cursor_error(&self.key_field, "is not an integer"))?,
-        };
+        let key = cursor_field(rows, last, &self.key_field, parse_key, "is not an integer")?;
         let Some(time) = &self.time_field else {
             return Ok(Cursor::Key { key });
         };
-        let at = match field(time) {
-            None => return Err(cursor_error(time, "is missing")),
-            Some(value) => version_text(value)
-                .ok_or_else(|| cursor_error(time, "is not a date-time string"))?,
-        };
+        let at = cursor_field(rows, last, time, version_text, "is not a date-time string")?;
         Ok(Cursor::Timed {
             at: at.to_owned(),
             key,
@@ -124,18 +117,11 @@ impl Keyset {
             top_row_count: 0,
         }
     }
-}
 
-impl Keyset {
     /// The `base` filter narrowed to keys up to `until` (inclusive): one partition of a full
     /// pass's key range.
     pub fn up_to(&self, base: &str, until: i64) -> String {
-        let bound = format!("{} <= {until}", self.key_field);
-        if base.trim().is_empty() {
-            bound
-        } else {
-            format!("({base}) AND ({bound})")
-        }
+        filter_and(base, &format!("{} <= {until}", self.key_field))
     }
 
     /// The first row in cursor order (one row): the low end of a full pass's key range.
@@ -147,12 +133,7 @@ impl Keyset {
     /// the past starts.
     pub fn latest(&self, form_id: &str, base_filter: &str) -> BillQuery {
         let mut query = self.page(form_id, &[], base_filter, &Cursor::Start, 1);
-        query.order_string = self
-            .fields()
-            .iter()
-            .map(|f| format!("{f} DESC"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        query.order_string = self.order("DESC");
         query
     }
 }
@@ -163,11 +144,21 @@ fn time_literal(at: &str) -> String {
     format!("'{}'", at.replacen('T', " ", 1).replace('\'', "''"))
 }
 
-fn cursor_error(field: &str, problem: &'static str) -> KingdeeError {
-    KingdeeError::Cursor {
-        field: field.to_owned(),
+/// Field `name` of row `last` as `read` takes it; an error names the field when it is missing
+/// or when `read` refuses it (`problem`).
+fn cursor_field<'r, T>(
+    rows: &'r Rows,
+    last: usize,
+    name: &str,
+    read: impl Fn(&'r Value) -> Option<T>,
+    problem: &'static str,
+) -> Result<T, KingdeeError> {
+    let error = |problem| KingdeeError::Cursor {
+        field: name.to_owned(),
         problem,
-    }
+    };
+    let value = rows.value(last, name).ok_or_else(|| error("is missing"))?;
+    read(value).ok_or_else(|| error(problem))
 }
 
 #[cfg(test)]
@@ -175,8 +166,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use serde_json::Value;
-
     use crate::kingdee::ErrorClass;
 
     /// A page of one row with the fields of `value`'s object.

@@ -2,7 +2,7 @@
 //! balancer's) the server hands back, sent on later requests; plus the legacy password login
 //! (`AuthService.ValidateUser`) that creates one for old deployments.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use reqwest::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use secrecy::{ExposeSecret, SecretString};
@@ -72,11 +72,13 @@ pub(crate) struct SessionStore {
 }
 
 impl SessionStore {
+    /// The session; a panic elsewhere while it was held leaves it as it was, still usable.
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn snapshot(&self) -> Session {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.lock().clone()
     }
 
     /// Keeps the cookies of a successful answer. Each `Set-Cookie` header is read on its own:
@@ -92,7 +94,7 @@ impl SessionStore {
         if cookies.is_empty() {
             return;
         }
-        let mut session = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut session = self.lock();
         for (name, value) in cookies {
             session.set(&name, &value);
         }
@@ -100,15 +102,12 @@ impl SessionStore {
 
     /// Takes the session id of a password login.
     pub(crate) fn set_sid(&self, sid: &str) {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .set(SESSION_COOKIE, sid);
+        self.lock().set(SESSION_COOKIE, sid);
     }
 
     /// Forgets the session a refused request used, unless another request already replaced it.
     pub(crate) fn invalidate(&self, used: &Session) {
-        let mut session = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut session = self.lock();
         if session.sid() == used.sid() {
             *session = Session::default();
         }
@@ -157,19 +156,15 @@ pub(crate) fn login_session_id(answer: &Value, request: &str) -> Result<String, 
         .get("KDSVCSessionId")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
-    match (result_type, sid) {
-        (1 | -5, Some(sid)) => Ok(sid.to_owned()),
-        (1 | -5, None) => Err(KingdeeError::Login {
-            result_type,
-            message: message
-                .unwrap_or("the login gave no KDSVCSessionId")
-                .to_owned(),
-        }),
-        _ => Err(KingdeeError::Login {
-            result_type,
-            message: message.unwrap_or("no message").to_owned(),
-        }),
-    }
+    let missing = match (result_type, sid) {
+        (1 | -5, Some(sid)) => return Ok(sid.to_owned()),
+        (1 | -5, None) => "the login gave no KDSVCSessionId",
+        _ => "no message",
+    };
+    Err(KingdeeError::Login {
+        result_type,
+        message: message.unwrap_or(missing).to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -10,11 +10,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::error::KingdeeError;
-
-/// The signature headers as header values; only odd bytes in `app_id` can make this fail,
-/// which `KingdeeClient::new` reports before anything is sent.
-pub(crate) fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap, KingdeeError> {
+/// The signature headers as header values. Nothing here can be refused: the names are fixed and
+/// the values are digits, base64 and the app id, which `KingdeeSettings::validate` checked can go
+/// in a header.
+pub(crate) fn signature_headers(signer: &Signer, url: &str) -> HeaderMap {
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -22,15 +21,9 @@ pub(crate) fn signature_headers(signer: &Signer, url: &str) -> Result<HeaderMap,
         .headers(url, timestamp)
         .into_iter()
         .map(|(name, value)| {
-            let name = HeaderName::from_bytes(name.as_bytes());
-            let value = HeaderValue::from_str(&value);
-            match (name, value) {
-                (Ok(name), Ok(value)) => Ok((name, value)),
-                _ => Err(KingdeeError::InvalidSettings {
-                    name: "kingdee.app_id",
-                    reason: "must be printable ASCII to go in a header".to_owned(),
-                }),
-            }
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("a fixed header name");
+            let value = HeaderValue::from_str(&value).expect("checked when the settings load");
+            (name, value)
         })
         .collect()
 }

@@ -150,22 +150,6 @@ impl CompiledMapping {
         }
     }
 
-    /// Fails on the first referenced field that is not among `fetched` (ignoring case, as
-    /// Kingdee matches FieldKeys).
-    pub fn check_fields(&self, fetched: &[String]) -> Result<(), MappingError> {
-        match self
-            .fields
-            .iter()
-            .find(|f| !fetched.iter().any(|k| k.eq_ignore_ascii_case(&f.name)))
-        {
-            Some(f) => Err(MappingError::NotFetched {
-                field: f.name.clone(),
-                column: f.column.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
     /// Fails on the first mapped column missing from `table_columns` (the live table's columns
     /// from `information_schema`, compared ignoring case).
     pub fn check_columns(&self, table_columns: &[String]) -> Result<(), MappingError> {
@@ -220,9 +204,7 @@ impl CompiledMapping {
             })
             .collect()
     }
-}
 
-impl CompiledMapping {
     /// [`CompiledMapping::apply_row`] on a record keyed by field name (tests and tools; the
     /// pipeline keeps records as arrays).
     pub fn apply(&self, record: &crate::record::Record) -> Result<Vec<SqlValue>, MappingError> {

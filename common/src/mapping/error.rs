@@ -1,5 +1,5 @@
-//! What can go wrong with a mapping: loading it, compiling it at start, checking it against
-//! Kingdee's fields and the live table, and applying it to a record (a dead letter's reason).
+//! What can go wrong with a mapping: loading it, compiling it at start, checking it against the
+//! live table, and applying it to a record (a dead letter's reason).
 //!
 //! Every message is complete on its own (`to_string()` is what a dead letter and `error_log`
 //! carry), so nested mapping details are fields rendered into the message, not `source()`;
@@ -70,8 +70,6 @@ pub enum MappingError {
         function: &'static str,
         error: ArgumentError,
     },
-    #[error("field `{field}` (column {column}) is not among the fields fetched from Kingdee")]
-    NotFetched { field: String, column: String },
     #[error("column `{column}` does not exist in table `{table}`")]
     UnknownColumn { column: String, table: String },
     #[error("record has no field `{field}` (column {column})")]

@@ -36,7 +36,7 @@ impl Lowering<'_> {
                 };
                 if !function.accepts(args.len()) {
                     return Err(MappingError::Arity {
-                        function: function.name,
+                        function: function.name(),
                         usage: function.usage,
                         got: args.len(),
                         column,
@@ -51,11 +51,11 @@ impl Lowering<'_> {
                     .build(args)
                     .map_err(|error| MappingError::Argument {
                         column: column.clone(),
-                        function: function.name,
+                        function: function.name(),
                         error,
                     })?;
                 let node = Node::Call {
-                    function: function.name,
+                    function: function.name(),
                     eval,
                 };
                 if !constant {

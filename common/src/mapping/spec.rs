@@ -8,8 +8,6 @@
 //! the file lacks are appended in name order. So a file holds the mapping and `k3sync.toml` (or
 //! `K3SYNC__…` in the environment) overrides single columns.
 
-use std::path::Path;
-
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -34,20 +32,19 @@ struct SeedEntry {
 }
 
 impl MappingSpec {
-    /// The mapping of a job's target; a relative `mapping_file` is read from `base_dir` (the
-    /// directory of `k3sync.toml`).
-    pub fn from_target(target: &TargetSettings, base_dir: &Path) -> Result<Self, MappingError> {
+    /// The mapping of a job's target; its `mapping_file` is read as it is, a relative one having
+    /// been resolved against the settings file's folder when the settings loaded.
+    pub fn from_target(target: &TargetSettings) -> Result<Self, MappingError> {
         let mut columns = match &target.mapping_file {
             None => Vec::new(),
-            Some(file) => {
-                let path = base_dir.join(file);
+            Some(path) => {
                 let text =
-                    std::fs::read_to_string(&path).map_err(|source| MappingError::ReadFile {
+                    std::fs::read_to_string(path).map_err(|source| MappingError::ReadFile {
                         path: path.clone(),
                         source,
                     })?;
                 Self::from_seed_json(&text).map_err(|e| MappingError::File {
-                    path,
+                    path: path.clone(),
                     source: Box::new(e),
                 })?
             }

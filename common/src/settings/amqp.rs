@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::SettingsError;
 use super::broker_urls::BrokerUrls;
-use super::validate::ensure;
+use super::validate::{at_least_one, ensure};
 
 /// Smallest `max_message_bytes` accepted: one page's records must fit in a few messages.
 const MIN_MESSAGE_BYTES: usize = 64 * 1024;
@@ -55,16 +55,8 @@ impl Default for AmqpSettings {
 impl AmqpSettings {
     pub(super) fn validate(&self) -> Result<(), SettingsError> {
         self.url.validate()?;
-        ensure(
-            self.quorum_replicas > 0,
-            "amqp.quorum_replicas",
-            "must be at least 1",
-        )?;
-        ensure(
-            self.records_per_message > 0,
-            "amqp.records_per_message",
-            "must be at least 1",
-        )?;
+        at_least_one("amqp.quorum_replicas", self.quorum_replicas)?;
+        at_least_one("amqp.records_per_message", self.records_per_message)?;
         ensure(
             self.max_message_bytes >= MIN_MESSAGE_BYTES,
             "amqp.max_message_bytes",

@@ -27,16 +27,11 @@ const NONE_YET: usize = usize::MAX;
 impl BrokerUrls {
     /// Parses `text`: addresses separated by commas, blanks around them dropped.
     pub fn parse(text: &str) -> Self {
-        Self::from_list(text.split(',').map(str::to_owned).collect())
+        let urls = text.split(',').map(str::trim).filter(|u| !u.is_empty());
+        Self::new(urls.map(SecretString::from).collect())
     }
 
-    fn from_list(list: Vec<String>) -> Self {
-        let urls = list
-            .into_iter()
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .map(SecretString::from)
-            .collect();
+    fn new(urls: Vec<SecretString>) -> Self {
         Self {
             urls,
             last: Arc::new(AtomicUsize::new(NONE_YET)),
@@ -122,10 +117,7 @@ impl<'de> Deserialize<'de> for BrokerUrls {
         Ok(match Form::deserialize(deserializer)? {
             Form::One(text) => Self::parse(&text),
             // A list entry is one address: an empty one is kept, so validation can name it.
-            Form::Many(list) => Self {
-                urls: list.into_iter().map(SecretString::from).collect(),
-                last: Arc::new(AtomicUsize::new(NONE_YET)),
-            },
+            Form::Many(list) => Self::new(list.into_iter().map(SecretString::from).collect()),
         })
     }
 }

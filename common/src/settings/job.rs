@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::SettingsError;
-use super::validate::{ensure, required};
+use super::validate::{at_least_one, ensure, required};
 
 /// Largest ExecuteBillQuery page Kingdee serves.
 const MAX_PAGE_SIZE: u32 = 10_000;
@@ -197,11 +197,7 @@ impl JobSettings {
             &key("page_size"),
             "must be between 1 and 10000",
         )?;
-        ensure(
-            self.schedule_secs > 0,
-            &key("schedule_secs"),
-            "must be at least 1",
-        )?;
+        at_least_one(&key("schedule_secs"), self.schedule_secs)?;
         ensure(
             !self.watch.is_empty(),
             &key("watch"),

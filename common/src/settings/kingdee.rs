@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::SettingsError;
-use super::validate::{ensure, required};
+use super::validate::{at_least_one, ensure, required};
 
 /// How the Kingdee client authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -118,21 +118,9 @@ impl KingdeeSettings {
             "kingdee.utc_offset",
             "must be an offset from UTC such as +08:00 or Z",
         )?;
-        ensure(
-            self.request_timeout_secs > 0,
-            "kingdee.request_timeout_secs",
-            "must be at least 1",
-        )?;
-        ensure(
-            self.max_in_flight > 0,
-            "kingdee.max_in_flight",
-            "must be at least 1",
-        )?;
-        ensure(
-            self.retry_attempts > 0,
-            "kingdee.retry_attempts",
-            "must be at least 1",
-        )
+        at_least_one("kingdee.request_timeout_secs", self.request_timeout_secs)?;
+        at_least_one("kingdee.max_in_flight", self.max_in_flight)?;
+        at_least_one("kingdee.retry_attempts", self.retry_attempts)
     }
 }
 

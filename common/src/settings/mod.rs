@@ -17,7 +17,7 @@ mod worker;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -53,10 +53,6 @@ pub struct Settings {
     pub monitoring: crate::monitoring::MonitoringSettings,
     /// The sync jobs; each has its own queue `k3sync.<name>`. At least one is required.
     pub jobs: Vec<JobSettings>,
-    /// Folder of the settings file. Relative paths in the file (`jobs[].target.mapping_file`)
-    /// are already resolved against it when the settings load.
-    #[serde(skip)]
-    pub config_dir: PathBuf,
 }
 
 /// A setting that stops the program at start.
@@ -81,9 +77,9 @@ impl Settings {
             .merge(Env::prefixed("K3SYNC__").split("__"))
             .extract()
             .map_err(Box::new)?;
-        settings.config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = path.parent().unwrap_or(Path::new(""));
         for job in &mut settings.jobs {
-            job.target.resolve_paths(&settings.config_dir);
+            job.target.resolve_paths(dir);
             job.resolve_defaults();
         }
         settings.validate()?;

@@ -43,6 +43,14 @@ pub(super) fn ensure(holds: bool, name: &str, reason: &str) -> Result<(), Settin
     }
 }
 
+/// `Err(Invalid)` naming `name` when `value`, an unsigned number, is 0 (its `Default`).
+pub(super) fn at_least_one<T: Default + PartialEq>(
+    name: &str,
+    value: T,
+) -> Result<(), SettingsError> {
+    ensure(value != T::default(), name, "must be at least 1")
+}
+
 /// `Err(Missing)` naming `name` when a required `value` is absent (defaults are empty) or blank.
 pub(super) fn required(name: &str, value: &str) -> Result<(), SettingsError> {
     if value.trim().is_empty() {

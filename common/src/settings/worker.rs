@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::SettingsError;
-use super::validate::ensure;
+use super::validate::at_least_one;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,10 +34,6 @@ impl Default for WorkerSettings {
 
 impl WorkerSettings {
     pub(super) fn validate(&self) -> Result<(), SettingsError> {
-        ensure(
-            self.batch_size > 0,
-            "worker.batch_size",
-            "must be at least 1",
-        )
+        at_least_one("worker.batch_size", self.batch_size)
     }
 }

@@ -162,14 +162,8 @@ impl MySqlSink {
         let mut pending = vec![self.key_order(rows)];
         let mut session: Option<Session> = None;
         while let Some(group) = pending.pop() {
-            let current = match session.as_mut() {
-                Some(s) => s,
-                None => session.insert(
-                    Session::open(&self.pool, &self.packet_limit)
-                        .await
-                        .map_err(WriteError)?,
-                ),
-            };
+            let open = self.session(session.take()).await?;
+            let current = session.insert(open);
             let limit = current.limit();
             // Measured, not tried: the server would answer such a row by closing the connection.
             let (group, too_large): (Vec<usize>, Vec<usize>) =
@@ -246,10 +240,8 @@ impl MySqlSink {
         }
         let leaves = in_key_order(leaves);
         let mut session = self.session(None).await?;
-        match converging.leave.leave(session.conn(), &leaves).await {
-            Ok(()) => Ok(()),
-            Err(error) => Err(self.failed(session, error)),
-        }
+        let result = converging.leave.leave(session.conn(), &leaves).await;
+        result.map_err(|error| self.failed(session, error))
     }
 
     /// `session`, or a new one.

@@ -118,7 +118,7 @@ async fn queues(
                 .map(|ms| format!("{}s", ms / 1000))
                 .collect();
             report.ok(
-                what.clone(),
+                what,
                 format!(
                     "{} (quorum, x-delivery-limit {}), retry tiers {}, {}: arguments match the settings",
                     topology.work_queue(),
@@ -128,16 +128,14 @@ async fn queues(
                 ),
             );
         }
-        Err(error) if reply_code(&error) == Some(406) => {
-            report.fail(
-                what.clone(),
-                format!(
-                    "arguments differ from the settings, so the producer and worker cannot \
-                     declare them: {}; delete the queue (after draining it) or match the settings",
-                    broker_message(&error)
-                ),
-            );
-        }
+        Err(error) if reply_code(&error) == Some(406) => report.fail(
+            what,
+            format!(
+                "arguments differ from the settings, so the producer and worker cannot \
+                 declare them: {}; delete the queue (after draining it) or match the settings",
+                broker_message(&error)
+            ),
+        ),
         Err(error) => return Err(error),
     }
     if consumers == 0 {

@@ -80,6 +80,12 @@ async fn rabbitmqctl(args: &[&str]) -> Result<Value, String> {
     serde_json::from_slice(&output.stdout).map_err(|e| format!("rabbitmqctl said no JSON: {e}"))
 }
 
+/// The strings of a JSON array (none when `value` is no array).
+fn strings(value: &Value) -> impl Iterator<Item = String> {
+    let items = value.as_array().into_iter().flatten();
+    items.filter_map(|item| item.as_str().map(str::to_owned))
+}
+
 /// The cluster's members and which of them run.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Nodes {
@@ -89,24 +95,16 @@ pub struct Nodes {
 
 impl Nodes {
     pub fn from_status(status: &Value) -> Self {
-        let names = |key: &str| -> BTreeSet<String> {
-            status[key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_owned))
-                .collect()
-        };
-        let mut all = names("disk_nodes");
-        all.extend(names("ram_nodes"));
         Self {
-            all,
-            running: names("running_nodes"),
+            all: strings(&status["disk_nodes"])
+                .chain(strings(&status["ram_nodes"]))
+                .collect(),
+            running: strings(&status["running_nodes"]).collect(),
         }
     }
 
     fn report(&self, report: &mut Report) {
-        let down: Vec<&String> = self.all.difference(&self.running).collect();
+        let down: Vec<String> = self.all.difference(&self.running).cloned().collect();
         let listed = self.all.iter().cloned().collect::<Vec<_>>().join(", ");
         if down.is_empty() {
             report.ok(
@@ -119,10 +117,7 @@ impl Nodes {
                 format!(
                     "{} node(s): {listed}; down: {}",
                     self.all.len(),
-                    down.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    down.join(", ")
                 ),
             );
         }
@@ -142,22 +137,15 @@ pub fn replicas(queues: &Value, topology: &Topology, cluster_size: usize, report
     else {
         return report.warn(what, format!("{name} does not exist yet"));
     };
-    let list = |key: &str| -> Vec<String> {
-        queue[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_str().map(str::to_owned))
-            .collect()
-    };
-    let (members, online) = (list("members"), list("online"));
+    let members: Vec<String> = strings(&queue["members"]).collect();
+    let online = strings(&queue["online"]).count();
     let leader = queue["leader"].as_str().unwrap_or("");
     let want = (topology.quorum_replicas as usize).min(cluster_size.max(1));
     let detail = format!(
         "{name}: leader {}, members {} ({} online), amqp.quorum_replicas {} on {cluster_size} node(s)",
         if leader.is_empty() { "none" } else { leader },
         members.join(", "),
-        online.len(),
+        online,
         topology.quorum_replicas
     );
     if queue["type"] != "quorum" {
@@ -172,7 +160,7 @@ pub fn replicas(queues: &Value, topology: &Topology, cluster_size: usize, report
                 "{detail}: fewer replicas than configured (rabbitmq-queues grow <node> all adds them)"
             ),
         );
-    } else if online.len() < members.len() || leader.is_empty() {
+    } else if online < members.len() || leader.is_empty() {
         report.warn(what, format!("{detail}: not every replica is online"));
     } else {
         report.ok(what, detail);

@@ -120,7 +120,7 @@ pub async fn run(settings: &Settings, config: &str) -> Report {
     let mappings: Vec<(&JobSettings, Option<CompiledMapping>)> = settings
         .jobs
         .iter()
-        .map(|job| (job, compile(settings, job, &mut report)))
+        .map(|job| (job, compile(job, &mut report)))
         .collect();
     mysql::check(settings, &mappings, &mut report).await;
     kingdee::check(settings, &mappings, &mut report).await;
@@ -129,17 +129,11 @@ pub async fn run(settings: &Settings, config: &str) -> Report {
     report
 }
 
-fn compile(settings: &Settings, job: &JobSettings, report: &mut Report) -> Option<CompiledMapping> {
-    let what = format!("mapping {}", job.name);
-    let compiled = MappingSpec::from_target(&job.target, &settings.config_dir)
-        .and_then(|spec| CompiledMapping::compile(&spec));
-    match compiled {
-        Ok(mapping) => Some(mapping),
-        Err(error) => {
-            report.fail(what, error_chain(&error));
-            None
-        }
-    }
+fn compile(job: &JobSettings, report: &mut Report) -> Option<CompiledMapping> {
+    MappingSpec::from_target(&job.target)
+        .and_then(|spec| CompiledMapping::compile(&spec))
+        .inspect_err(|error| report.fail(format!("mapping {}", job.name), error_chain(error)))
+        .ok()
 }
 
 pub(crate) use k3sync_common::error_chain;

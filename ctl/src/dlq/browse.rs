@@ -58,21 +58,18 @@ pub async fn show(settings: &Settings, job: Option<&str>, id: &str) -> anyhow::R
     .await;
     let _ = connection.close(200, "ctl done".into()).await;
     result?;
-    let (history, history_error) = match settings.mysql.pool() {
+    let history = match settings.mysql.pool() {
         Ok(pool) => {
             let history = error_log::history(&pool, id).await;
             pool.close().await;
-            match history {
-                Ok(rows) => (rows, None),
-                Err(e) => (Vec::new(), Some(e.to_string())),
-            }
+            history.map_err(|e| e.to_string())
         }
-        Err(e) => (Vec::new(), Some(e.to_string())),
+        Err(e) => Err(e.to_string()),
     };
     Ok(Shown {
         letter: found,
-        history,
-        history_error,
+        history_error: history.as_ref().err().cloned(),
+        history: history.unwrap_or_default(),
     })
 }
 

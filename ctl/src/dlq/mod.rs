@@ -33,6 +33,22 @@ async fn connect(settings: &Settings) -> anyhow::Result<lapin::Connection> {
         .context("cannot connect to RabbitMQ (amqp.url)")
 }
 
+/// Marks the `error_log` rows of `letters` (by message id) `resolution`; `verb` names it in the
+/// error ("replayed").
+async fn mark(
+    pool: &sqlx::MySqlPool,
+    job: &str,
+    letters: &[Letter],
+    resolution: Resolution,
+    verb: &str,
+) -> anyhow::Result<()> {
+    let ids = letters.iter().filter_map(|l| l.id.as_deref());
+    k3sync_common::dlq::error_log::mark(pool, job, ids, resolution)
+        .await
+        .with_context(|| format!("cannot mark error_log rows {verb}"))?;
+    Ok(())
+}
+
 /// The pool `error_log` is marked through, checked before anything is touched: a replay that
 /// cannot record what it did should not start.
 async fn database(settings: &Settings) -> anyhow::Result<sqlx::MySqlPool> {

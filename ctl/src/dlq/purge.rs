@@ -1,16 +1,14 @@
 //! `ctl dlq purge --yes`: selected dead letters are deleted for good (acked off the dead queue)
 //! and their `error_log` rows marked purged. Unselected letters stay, in order.
 
-use anyhow::Context;
 use k3sync_common::settings::Settings;
 use sqlx::MySqlPool;
 
 use super::act::{Action, Pace, act};
-use super::connect;
 use super::letter::Letter;
 use super::select::Selection;
 use super::summary::Summary;
-use k3sync_common::dlq::error_log::{self, Resolution};
+use super::{Resolution, connect};
 
 /// Acks in chunks of this many letters, each chunk after its `error_log` rows are marked.
 const CHUNK: usize = 100;
@@ -39,14 +37,6 @@ impl Action for Purge {
     }
 
     async fn apply(&mut self, job: &str, letters: &[Letter]) -> anyhow::Result<()> {
-        error_log::mark(
-            &self.pool,
-            job,
-            letters.iter().filter_map(|l| l.id.as_deref()),
-            Resolution::Purged,
-        )
-        .await
-        .context("cannot mark error_log rows purged")?;
-        Ok(())
+        super::mark(&self.pool, job, letters, Resolution::Purged, self.verb()).await
     }
 }

@@ -3,19 +3,15 @@
 
 use std::fmt::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::browse::Shown;
 use super::letter::Letter;
-use crate::output::{Table, clip, human_duration, or_dash};
+use crate::output::{Table, clip, human_duration, or_dash, pretty_json, time};
 
 /// Characters of an error message shown in a table cell.
 const ERROR_WIDTH: usize = 70;
-
-fn time(at: Option<DateTime<Utc>>) -> String {
-    or_dash(at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)))
-}
 
 fn keys(letter: &Letter) -> String {
     match letter.keys.as_slice() {
@@ -58,10 +54,7 @@ pub fn render_letters(letters: &[Letter]) -> String {
 /// `dlq list`: the table and a count, or a JSON array.
 pub fn render_list(letters: &[Letter], json: bool) -> String {
     if json {
-        return format!(
-            "{}\n",
-            serde_json::to_string_pretty(letters).unwrap_or_default()
-        );
+        return pretty_json(letters);
     }
     if letters.is_empty() {
         return "no dead letters match\n".into();
@@ -83,10 +76,7 @@ pub fn render_show(id: &str, shown: &Shown, json: bool) -> String {
         });
         let doc = json!({"id": id, "letter": letter, "history": shown.history,
             "history_error": shown.history_error});
-        return format!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        );
+        return pretty_json(&doc);
     }
     let mut out = String::new();
     match &shown.letter {

@@ -8,15 +8,14 @@ use anyhow::Context;
 use k3sync_common::amqp::topology::EXCHANGE;
 use k3sync_common::amqp::{self, Envelope, Outgoing, Publisher, Route};
 use k3sync_common::dlq::Headers;
-use k3sync_common::dlq::error_log::{self, Resolution};
 use k3sync_common::settings::Settings;
 use sqlx::MySqlPool;
 
 use super::act::{Action, Pace, act};
-use super::connect;
 use super::letter::Letter;
 use super::select::Selection;
 use super::summary::Summary;
+use super::{Resolution, connect};
 
 /// Options of a replay besides the selection.
 #[derive(Debug, Clone, Copy)]
@@ -95,19 +94,10 @@ impl Action for Replay {
             .publish_confirmed(&messages)
             .await
             .context("the broker did not confirm a replay; its letters stay in the dead queue")?;
-        error_log::mark(
-            &self.pool,
-            job,
-            letters.iter().filter_map(|l| l.id.as_deref()),
-            Resolution::Replayed,
-        )
-        .await
-        .context("cannot mark error_log rows replayed")?;
-        Ok(())
+        super::mark(&self.pool, job, letters, Resolution::Replayed, self.verb()).await
     }
 }
 
-/// The message a letter is replayed as: same body and id, our headers without the failure.
 /// The letter as a fresh message of `job`'s work queue: the same body and id, the job and run
 /// kept, the attempts and the failure forgotten ([`Headers::replayed`]).
 pub fn replay_message(letter: &Letter, job: &str) -> Outgoing {

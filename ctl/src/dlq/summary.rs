@@ -1,11 +1,11 @@
 //! What a replay or a purge did, for the summary line (`replayed 3 (data 3), kept 4`).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use super::act::Outcome;
 use super::letter::Letter;
 use super::render::render_letters;
+use crate::output::count_list;
 
 /// What a replay (or a purge) did.
 #[derive(Debug, Default)]
@@ -36,49 +36,32 @@ impl Summary {
     }
 
     fn counts(&self) -> String {
-        let classes: Vec<String> = self
-            .by_class()
-            .iter()
-            .map(|(class, n)| format!("{class} {n}"))
-            .collect();
+        let classes = count_list(self.by_class());
         if classes.is_empty() {
             String::new()
         } else {
-            format!(" ({})", classes.join(", "))
+            format!(" ({classes})")
         }
+    }
+
+    /// `replayed N (…), kept M`, with another verb for a purge.
+    fn line(&self, verb: &str) -> String {
+        let (n, counts, kept) = (self.letters.len(), self.counts(), self.kept);
+        format!("{verb} {n}{counts}, kept {kept}\n")
     }
 
     /// The summary line (and in a dry run, the letters that would go).
     pub fn render(&self, dry_run: bool) -> String {
-        let mut out = String::new();
-        if dry_run {
-            out.push_str(&render_letters(&self.letters));
-            let _ = writeln!(
-                out,
-                "dry run: would replay {}{}, keep {}; nothing changed",
-                self.letters.len(),
-                self.counts(),
-                self.kept
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "replayed {}{}, kept {}",
-                self.letters.len(),
-                self.counts(),
-                self.kept
-            );
+        if !dry_run {
+            return self.line("replayed");
         }
-        out
+        let (n, counts, kept) = (self.letters.len(), self.counts(), self.kept);
+        let letters = render_letters(&self.letters);
+        format!("{letters}dry run: would replay {n}{counts}, keep {kept}; nothing changed\n")
     }
 
     /// `purged N (…), kept M`.
     pub fn render_purged(&self) -> String {
-        format!(
-            "purged {}{}, kept {}\n",
-            self.letters.len(),
-            self.counts(),
-            self.kept
-        )
+        self.line("purged")
     }
 }

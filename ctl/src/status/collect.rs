@@ -36,7 +36,7 @@ impl<'s> StatusSource<'s> {
         let targets = settings
             .jobs
             .iter()
-            .map(|job| (job.name.clone(), target_of(settings, job)))
+            .map(|job| (job.name.clone(), target_of(job)))
             .collect();
         Ok(Self {
             settings,
@@ -82,15 +82,7 @@ impl<'s> StatusSource<'s> {
                 retry,
                 dead,
                 runs: Vec::new(),
-                target: TargetStatus {
-                    table: None,
-                    rows: None,
-                    newest_version: None,
-                    newest_age_secs: None,
-                    left: None,
-                    last_reconciliation: None,
-                    error: None,
-                },
+                target: TargetStatus::default(),
                 unresolved_dead_letters: None,
                 health: None,
             };
@@ -173,10 +165,10 @@ impl<'s> StatusSource<'s> {
     }
 }
 
-fn target_of(settings: &Settings, job: &JobSettings) -> Target {
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir)
+fn target_of(job: &JobSettings) -> Target {
+    let mapping = MappingSpec::from_target(&job.target)
+        .and_then(|spec| CompiledMapping::compile(&spec))
         .map_err(|e| format!("mapping: {e}"))?;
-    let mapping = CompiledMapping::compile(&spec).map_err(|e| format!("mapping: {e}"))?;
     Ok((
         mapping.table().to_owned(),
         mapping.version_column().to_owned(),
@@ -212,11 +204,8 @@ fn seen(name: String, state: QueueState) -> QueueStatus {
             consumers: Some(consumers),
         },
         QueueState::Missing => QueueStatus {
-            name,
             state: QueueHealth::Missing,
-            ready: None,
-            unacked: None,
-            consumers: None,
+            ..unknown(name)
         },
     }
 }

@@ -114,7 +114,7 @@ pub struct RunView {
 }
 
 /// The job's target table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TargetStatus {
     pub table: Option<String>,
     pub rows: Option<i64>,

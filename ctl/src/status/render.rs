@@ -5,15 +5,12 @@ use std::fmt::Write;
 use chrono::SecondsFormat;
 
 use super::{JobStatus, QueueHealth, QueueStatus, StatusReport};
-use crate::output::{Table, clip, human_duration, or_dash};
+use crate::output::{Table, clip, count_list, human_duration, or_dash, pretty_json, time};
 
 /// The report as text, or as the JSON document of docs/ctl.md.
 pub fn render(report: &StatusReport, json: bool) -> String {
     if json {
-        return format!(
-            "{}\n",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
+        return pretty_json(report);
     }
     let mut out = String::new();
     let _ = writeln!(
@@ -91,19 +88,13 @@ fn render_job(out: &mut String, job: &JobStatus) {
         }
     }
 
-    match &job.unresolved_dead_letters {
-        Some(counts) if counts.is_empty() => {
-            let _ = writeln!(out, "  unresolved dead letters (error_log): none");
-        }
-        Some(counts) => {
-            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
-            let _ = writeln!(
-                out,
-                "  unresolved dead letters (error_log): {}",
-                parts.join(", ")
-            );
-        }
-        None => {}
+    if let Some(counts) = &job.unresolved_dead_letters {
+        let counts = if counts.is_empty() {
+            "none".to_owned()
+        } else {
+            count_list(counts)
+        };
+        let _ = writeln!(out, "  unresolved dead letters (error_log): {counts}");
     }
 
     if job.runs.is_empty() {
@@ -122,10 +113,7 @@ fn render_job(out: &mut String, job: &JobStatus) {
     ]);
     for run in &job.runs {
         runs.row(vec![
-            or_dash(
-                run.started_at
-                    .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            ),
+            time(run.started_at),
             run.mode.clone(),
             run.status.clone(),
             run.pages.to_string(),

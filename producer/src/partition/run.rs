@@ -34,8 +34,7 @@ impl Producer {
         &self,
         reader: &Reader<'_>,
     ) -> Result<RunStatus, PassError> {
-        let job = reader.job;
-        let stream = reader.stream;
+        let (job, stream) = (reader.job, reader.stream);
         let run_id = reader.tally.run_id();
         let readers = self.settings.kingdee.max_in_flight.max(1);
         let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
@@ -163,12 +162,10 @@ impl Producer {
                 Event::Ended(ended) => {
                     exhausted = false;
                     match ended {
-                        Ok(RunStatus::Succeeded) => {}
-                        Ok(status) => {
-                            if matches!(outcome, Ok(RunStatus::Succeeded)) {
-                                outcome = Ok(status);
-                            }
+                        Ok(status) if matches!(outcome, Ok(RunStatus::Succeeded)) => {
+                            outcome = Ok(status);
                         }
+                        Ok(_) => {}
                         Err(e) => fail(&mut outcome, e, &stop),
                     }
                 }
@@ -225,15 +222,8 @@ impl Producer {
             if rows.rows.is_empty() {
                 return Ok(None);
             }
-            let end = stream
-                .keyset
-                .advance(&rows, 0)
-                .map_err(|source| FetchError {
-                    index: 0,
-                    cursor: Cursor::Start,
-                    source,
-                })?;
-            let Some(key) = end.key() else {
+            let end = stream.keyset.advance(&rows, 0);
+            let Some(key) = end.map_err(FetchError::outside)?.key() else {
                 return Ok(None);
             };
             ends.push(key);

@@ -93,10 +93,7 @@ impl Table {
     pub(super) fn highest(&self) -> Cursor {
         self.parts
             .iter()
-            .filter_map(|p| match p.cursor {
-                Cursor::Key { key } => Some(key),
-                _ => None,
-            })
+            .filter_map(|p| p.cursor.key())
             .max()
             .map_or(Cursor::Start, |key| Cursor::Key { key })
     }
@@ -114,10 +111,7 @@ impl Table {
             .iter()
             .filter(|p| p.status == Status::Reading)
             .map(|p| {
-                let confirmed = match p.cursor {
-                    Cursor::Key { key } => key,
-                    _ => lowest.saturating_sub(1),
-                };
+                let confirmed = p.cursor.key().unwrap_or(lowest.saturating_sub(1));
                 let until = p.until.load(Ordering::Acquire);
                 Remaining {
                     id: p.id,

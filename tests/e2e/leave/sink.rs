@@ -16,7 +16,7 @@ use super::{State, converging, material_at, rows, seen, tombstones};
 fn sink(env: &TestEnv, mode: LeaveMode) -> MySqlSink {
     let settings = converging(&env.settings, mode);
     let job = &settings.jobs[0];
-    let spec = MappingSpec::from_target(&job.target, &settings.config_dir).expect("demo mapping");
+    let spec = MappingSpec::from_target(&job.target).expect("demo mapping");
     let mapping = CompiledMapping::compile(&spec).expect("demo mapping compiles");
     let leave = job.leave.as_ref().expect("converging");
     MySqlSink::new(env.pool.clone(), Arc::new(mapping))

@@ -20,9 +20,8 @@ use super::value::SqlValue;
 const MANY: usize = usize::MAX;
 
 pub(super) struct Function {
-    /// Canonical (lower-case) name; calls match it case-insensitively.
-    pub name: &'static str,
-    /// How the function is called, shown when the argument count is wrong.
+    /// How the function is called, shown when the argument count is wrong; it starts with the
+    /// function's name.
     pub usage: &'static str,
     min: usize,
     max: usize,
@@ -30,6 +29,13 @@ pub(super) struct Function {
 }
 
 impl Function {
+    /// Canonical (lower-case) name, the usage up to its `(`; calls match it ignoring case.
+    pub(super) fn name(&self) -> &'static str {
+        self.usage
+            .split_once('(')
+            .map_or(self.usage, |(name, _)| name)
+    }
+
     pub(super) fn accepts(&self, count: usize) -> bool {
         (self.min..=self.max).contains(&count)
     }
@@ -41,14 +47,12 @@ impl Function {
 }
 
 const fn function(
-    name: &'static str,
     usage: &'static str,
     min: usize,
     max: usize,
     build: fn(Args) -> Result<Eval, ArgumentError>,
 ) -> Function {
     Function {
-        name,
         usage,
         min,
         max,
@@ -57,55 +61,38 @@ const fn function(
 }
 
 static FUNCTIONS: [Function; 20] = [
-    function("trim", "trim(text)", 1, 1, text::trim),
-    function("ltrim", "ltrim(text)", 1, 1, text::ltrim),
-    function("rtrim", "rtrim(text)", 1, 1, text::rtrim),
-    function("upper", "upper(text)", 1, 1, text::upper),
-    function("lower", "lower(text)", 1, 1, text::lower),
-    function("length", "length(text)", 1, 1, text::length),
-    function("to_text", "to_text(value)", 1, 1, text::to_text),
-    function("concat", "concat(value, …)", 1, MANY, text::concat),
+    function("trim(text)", 1, 1, text::trim),
+    function("ltrim(text)", 1, 1, text::ltrim),
+    function("rtrim(text)", 1, 1, text::rtrim),
+    function("upper(text)", 1, 1, text::upper),
+    function("lower(text)", 1, 1, text::lower),
+    function("length(text)", 1, 1, text::length),
+    function("to_text(value)", 1, 1, text::to_text),
+    function("concat(value, …)", 1, MANY, text::concat),
+    function("substr(text, start[, length])", 2, 3, text::substr),
+    function("left(text, length)", 2, 2, text::left),
+    function("right(text, length)", 2, 2, text::right),
+    function("replace(text, from, to)", 3, 3, text::replace),
+    function("coalesce(value, …)", 1, MANY, choice::coalesce),
+    function("default(value, fallback)", 2, 2, choice::default),
+    function("nullif(value, other)", 2, 2, choice::nullif),
     function(
-        "substr",
-        "substr(text, start[, length])",
-        2,
-        3,
-        text::substr,
-    ),
-    function("left", "left(text, length)", 2, 2, text::left),
-    function("right", "right(text, length)", 2, 2, text::right),
-    function("replace", "replace(text, from, to)", 3, 3, text::replace),
-    function("coalesce", "coalesce(value, …)", 1, MANY, choice::coalesce),
-    function("default", "default(value, fallback)", 2, 2, choice::default),
-    function("nullif", "nullif(value, other)", 2, 2, choice::nullif),
-    function(
-        "lookup",
         "lookup(value, key, result, …[, otherwise])",
         3,
         MANY,
         choice::lookup,
     ),
-    function(
-        "date_format",
-        "date_format(date, 'format')",
-        2,
-        2,
-        dates::date_format,
-    ),
-    function("datetime", "datetime(date)", 1, 1, dates::datetime),
-    function("to_int", "to_int(text)", 1, 1, numbers::to_int),
-    function(
-        "to_decimal",
-        "to_decimal(text[, scale])",
-        1,
-        2,
-        numbers::to_decimal,
-    ),
+    function("date_format(date, 'format')", 2, 2, dates::date_format),
+    function("datetime(date)", 1, 1, dates::datetime),
+    function("to_int(text)", 1, 1, numbers::to_int),
+    function("to_decimal(text[, scale])", 1, 2, numbers::to_decimal),
 ];
 
 /// The function called `name`, ignoring case.
 pub(super) fn find(name: &str) -> Option<&'static Function> {
-    FUNCTIONS.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    FUNCTIONS
+        .iter()
+        .find(|f| f.name().eq_ignore_ascii_case(name))
 }
 
 /// A call's argument nodes, taken in order by the builders.

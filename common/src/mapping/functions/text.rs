@@ -74,34 +74,18 @@ pub(super) fn substr(mut args: Args) -> Result<Eval, ArgumentError> {
     }))
 }
 
-pub(super) fn left(mut args: Args) -> Result<Eval, ArgumentError> {
-    let (value, length) = (args.next(), args.next());
-    Ok(Box::new(move |fields| {
-        let Some(text) = text_of(&value, fields)? else {
-            return Ok(SqlValue::Null);
-        };
-        let Some(length) = int_arg(&length, fields)? else {
-            return Ok(SqlValue::Null);
-        };
-        Ok(SqlValue::Text(substring(&text, 1, Some(length))))
-    }))
+pub(super) fn left(args: Args) -> Result<Eval, ArgumentError> {
+    Ok(cut(args, |text, length| substring(&text, 1, Some(length))))
 }
 
-pub(super) fn right(mut args: Args) -> Result<Eval, ArgumentError> {
-    let (value, length) = (args.next(), args.next());
-    Ok(Box::new(move |fields| {
-        let Some(text) = text_of(&value, fields)? else {
-            return Ok(SqlValue::Null);
-        };
-        let Some(length) = int_arg(&length, fields)? else {
-            return Ok(SqlValue::Null);
-        };
+pub(super) fn right(args: Args) -> Result<Eval, ArgumentError> {
+    Ok(cut(args, |text, length| {
         let count = char_count(&text);
-        Ok(SqlValue::Text(match length {
+        match length {
             n if n <= 0 => String::new(),
             n if n >= count => text,
             n => substring(&text, count - n + 1, None),
-        }))
+        }
     }))
 }
 
@@ -122,6 +106,21 @@ pub(super) fn replace(mut args: Args) -> Result<Eval, ArgumentError> {
             text.replace(&from, &to)
         }))
     }))
+}
+
+/// `left` and `right`: `f` of the text and the length; null when either is null (the length is
+/// not evaluated for a null text).
+fn cut(mut args: Args, f: fn(String, i64) -> String) -> Eval {
+    let (value, length) = (args.next(), args.next());
+    Box::new(move |fields| {
+        let Some(text) = text_of(&value, fields)? else {
+            return Ok(SqlValue::Null);
+        };
+        let Some(length) = int_arg(&length, fields)? else {
+            return Ok(SqlValue::Null);
+        };
+        Ok(SqlValue::Text(f(text, length)))
+    })
 }
 
 fn map_text(value: Node, f: fn(String) -> String) -> Eval {

@@ -1,5 +1,5 @@
-//! Compiling: identifier whitelist, function table errors, key and version, and the checks
-//! against Kingdee's fields and the live table.
+//! Compiling: identifier whitelist, function table errors, key and version, and the check
+//! against the live table.
 
 use super::{compile_error, spec};
 use crate::mapping::{CompiledMapping, MappingError};
@@ -151,38 +151,6 @@ fn source_fields_are_every_referenced_field_in_first_seen_order_without_duplicat
             "FUseOrgId.FNumber",
             "FForbidStatus"
         ]
-    );
-}
-
-#[test]
-fn check_fields_accepts_fetched_fields_ignoring_case() {
-    let mapping = compile(&[
-        ("data_id", "{FMasterId}"),
-        ("use_org", "{FUseOrgId.FNumber}"),
-    ])
-    .unwrap();
-    let fetched = [
-        "FMASTERID".to_owned(),
-        "fuseorgid.fnumber".to_owned(),
-        "FNumber".to_owned(),
-    ];
-    assert!(mapping.check_fields(&fetched).is_ok());
-}
-
-#[test]
-fn check_fields_names_a_field_that_is_not_fetched_and_its_column() {
-    let mapping = compile(&[
-        ("data_id", "{FMasterId}"),
-        ("specification_model", "_function trim({FSpecification})"),
-    ])
-    .unwrap();
-    let message = mapping
-        .check_fields(&["FMasterId".to_owned()])
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        message,
-        "field `FSpecification` (column specification_model) is not among the fields fetched from Kingdee"
     );
 }
 

@@ -79,7 +79,7 @@ fn a_mapping_file_that_is_not_json_or_not_the_seed_shape_is_an_error() {
 #[test]
 fn toml_columns_alone_make_the_mapping_in_name_order() {
     let target = target(&[("data_id", "{FMasterId}"), ("code", "{FNumber}")], None);
-    let spec = MappingSpec::from_target(&target, Path::new("/nonexistent")).unwrap();
+    let spec = MappingSpec::from_target(&target).unwrap();
     assert_eq!(
         spec.columns,
         pairs(&[("code", "{FNumber}"), ("data_id", "{FMasterId}")])
@@ -98,15 +98,16 @@ fn toml_columns_override_file_entries_in_place_and_add_new_ones_after_them() {
         {"field": "name", "value": "{FName}"},
         {"field": "modify_date", "value": "{FModifyDate}"}
     ]}"#;
-    std::fs::write(dir.join("materials.json"), file).unwrap();
+    let path = dir.join("materials.json");
+    std::fs::write(&path, file).unwrap();
     let target = target(
         &[
             ("NAME", "_function trim('{FName}')"),
             ("use_org", "{FUseOrgId.FNumber}"),
         ],
-        Some("materials.json"),
+        path.to_str(),
     );
-    let spec = MappingSpec::from_target(&target, &dir).unwrap();
+    let spec = MappingSpec::from_target(&target).unwrap();
     assert_eq!(
         spec.columns,
         pairs(&[
@@ -121,8 +122,8 @@ fn toml_columns_override_file_entries_in_place_and_add_new_ones_after_them() {
 
 #[test]
 fn a_missing_mapping_file_is_an_error_naming_its_path() {
-    let target = target(&[], Some("nope.mapping.json"));
-    let error = MappingSpec::from_target(&target, Path::new("/nonexistent-k3sync")).unwrap_err();
+    let target = target(&[], Some("/nonexistent-k3sync/nope.mapping.json"));
+    let error = MappingSpec::from_target(&target).unwrap_err();
     assert_eq!(
         error.to_string(),
         "cannot read mapping file `/nonexistent-k3sync/nope.mapping.json`"
@@ -136,7 +137,7 @@ fn a_broken_mapping_file_is_an_error_naming_its_path_and_the_cause() {
     std::fs::write(dir.join("broken.json"), "[{\"field\": \"code\"}]").unwrap();
     let absolute = dir.join("broken.json");
     let target = target(&[], absolute.to_str());
-    let error = MappingSpec::from_target(&target, Path::new("/elsewhere")).unwrap_err();
+    let error = MappingSpec::from_target(&target).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!("invalid mapping file `{}`", absolute.display())
@@ -148,10 +149,9 @@ fn a_broken_mapping_file_is_an_error_naming_its_path_and_the_cause() {
 
 #[test]
 fn the_shipped_materials_mapping_compiles_and_maps_a_material() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = target(&[], Some("config/materials.mapping.json"));
-    let mapping =
-        CompiledMapping::compile(&MappingSpec::from_target(&target, &workspace).unwrap()).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/materials.mapping.json");
+    let target = target(&[], file.to_str());
+    let mapping = CompiledMapping::compile(&MappingSpec::from_target(&target).unwrap()).unwrap();
     assert_eq!(
         mapping.columns(),
         [
