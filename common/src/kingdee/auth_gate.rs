@@ -9,34 +9,12 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
 use super::error::KingdeeError;
 use crate::telemetry::series;
 
+pub use crate::settings::AuthBackoffSettings;
+
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// `[kingdee.auth_backoff]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthBackoffSettings {
-    /// Pause after the first refusal, seconds; it doubles with each refusal in a row.
-    pub min_pause_secs: u64,
-    /// Longest pause between two refused calls, seconds.
-    pub max_pause_secs: u64,
-    /// Most refused calls in any hour; past it, calls wait until the oldest is an hour old.
-    pub attempts_per_hour: u32,
-}
-
-impl Default for AuthBackoffSettings {
-    fn default() -> Self {
-        Self {
-            min_pause_secs: 60,
-            max_pause_secs: 3600,
-            attempts_per_hour: 6,
-        }
-    }
-}
 
 /// Why a call was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

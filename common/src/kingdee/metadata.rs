@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::error::{Exchange, KingdeeError, classify};
+use crate::record::field_position;
 
 /// Service name of QueryBusinessInfo, appended to the server URL.
 pub(crate) const QUERY_BUSINESS_INFO: &str =
@@ -31,9 +32,11 @@ pub struct FormField {
 }
 
 impl FormMetadata {
-    /// The field `key` names, ignoring case as Kingdee does.
+    /// The field `key` names, by the one field lookup (exact, then ignoring case as Kingdee
+    /// does).
     pub fn field(&self, key: &str) -> Option<&FormField> {
-        self.fields.iter().find(|f| f.key.eq_ignore_ascii_case(key))
+        let keys: Vec<&str> = self.fields.iter().map(|f| f.key.as_str()).collect();
+        field_position(&keys, key).map(|i| &self.fields[i])
     }
 }
 

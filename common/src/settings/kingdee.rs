@@ -60,7 +60,7 @@ pub struct KingdeeSettings {
     /// dates (`FModifyDate`) carry no zone; this says how to read them (the record-lag metric).
     pub utc_offset: String,
     /// How calls back off across passes after Kingdee refuses authentication.
-    pub auth_backoff: crate::kingdee::AuthBackoffSettings,
+    pub auth_backoff: AuthBackoffSettings,
 }
 
 /// The required keys are empty here; [`KingdeeSettings::validate`] reports them missing.
@@ -84,7 +84,7 @@ impl Default for KingdeeSettings {
             retry_max_delay_ms: 10_000,
             retry_max_elapsed_secs: 300,
             utc_offset: "+08:00".into(),
-            auth_backoff: crate::kingdee::AuthBackoffSettings::default(),
+            auth_backoff: AuthBackoffSettings::default(),
         }
     }
 }
@@ -148,4 +148,26 @@ fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
         return chrono::FixedOffset::east_opt(0);
     }
     text.parse().ok()
+}
+
+/// `[kingdee.auth_backoff]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthBackoffSettings {
+    /// Pause after the first refusal, seconds; it doubles with each refusal in a row.
+    pub min_pause_secs: u64,
+    /// Longest pause between two refused calls, seconds.
+    pub max_pause_secs: u64,
+    /// Most refused calls in any hour; past it, calls wait until the oldest is an hour old.
+    pub attempts_per_hour: u32,
+}
+
+impl Default for AuthBackoffSettings {
+    fn default() -> Self {
+        Self {
+            min_pause_secs: 60,
+            max_pause_secs: 3600,
+            attempts_per_hour: 6,
+        }
+    }
 }

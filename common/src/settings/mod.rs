@@ -28,7 +28,7 @@ pub use broker_urls::{BrokerUrls, redact};
 pub use job::{
     JobSettings, LeaveMode, LeaveSettings, SyncMode, TargetSettings, filter_and, known_key_field,
 };
-pub use kingdee::{AuthMode, KingdeeSettings};
+pub use kingdee::{AuthBackoffSettings, AuthMode, KingdeeSettings};
 pub use mysql::MySqlSettings;
 pub use producer::ProducerSettings;
 pub use worker::WorkerSettings;
