@@ -17,7 +17,9 @@
 //! 4. [`sink::MySqlSink`] binds the rows into one multi-row upsert statement.
 //!
 //! What cannot be written is settled by the worker's plan: retried as a smaller
-//! [`amqp::Envelope`], or dead-lettered as an [`dlq::DeadLetter`] of one record.
+//! [`amqp::Envelope`], or dead-lettered as an [`dlq::DeadLetter`] of one record. A row that
+//! leaves Kingdee's view (convergence) walks the same way as the same envelope, of kind
+//! [`amqp::Kind::Leave`], holding target keys only; the sink marks or deletes those rows.
 
 pub mod amqp;
 pub mod backoff;
