@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use k3sync_common::cli::{DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
-use k3sync_common::settings::{JobSettings, Settings, SyncMode};
+use k3sync_common::settings::{Settings, SyncMode};
 use k3sync_producer::{Producer, run_scheduled};
 use tokio_util::sync::CancellationToken;
 
@@ -82,10 +82,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(docs) => return Ok(print_docs(Cli::command(), &docs)?),
     };
     let settings = Settings::load(&cli.config)?;
-    let selected: Vec<&JobSettings> = match &job {
-        Some(job) => vec![settings.job(job)?],
-        None => settings.jobs.iter().collect(),
-    };
+    let selected = settings.selected_jobs(job.as_deref())?;
     let jobs: Vec<String> = selected.iter().map(|j| j.name.clone()).collect();
     let mode = mode.map(SyncMode::from);
     let cancel = CancellationToken::new();

@@ -45,10 +45,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(print_docs(Cli::command(), docs)?);
     }
     let settings = Settings::load(&cli.config)?;
-    let jobs: Vec<String> = match &cli.job {
-        Some(job) => vec![settings.job(job)?.name.clone()],
-        None => settings.jobs.iter().map(|j| j.name.clone()).collect(),
-    };
+    let jobs = settings.selected_jobs(cli.job.as_deref())?;
     let pool = settings.mysql.pool().context("mysql.url")?;
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
@@ -60,7 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     k3sync_common::telemetry::series::build_info("worker");
     let mut tasks = JoinSet::new();
     for job in jobs {
-        let ctx = k3sync_worker::prepare(&settings, &job, pool.clone()).await?;
+        let ctx = k3sync_worker::prepare(&settings, &job.name, pool.clone()).await?;
         tasks.spawn(k3sync_worker::run_job(
             ctx.with_readiness(readiness.clone()),
             cancel.clone(),
