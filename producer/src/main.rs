@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 use k3sync_common::cli::{DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
 use k3sync_common::settings::{Settings, SyncMode};
@@ -37,36 +37,15 @@ enum Command {
         /// Only this job of the settings (default: every job).
         #[arg(long)]
         job: Option<String>,
-        /// incremental (every watched date field, leavers too), full (everything), new (created
-        /// since the watermark), reconcile (list every key: deletions and anything missed).
-        /// Default: each job's `mode`.
+        /// Which rows the pass reads (default: each job's `mode`).
         #[arg(long, value_enum)]
-        mode: Option<Mode>,
+        mode: Option<SyncMode>,
         /// Run one pass and exit (non-zero when it fails).
         #[arg(long)]
         once: bool,
     },
     #[command(flatten)]
     Docs(DocsCommand),
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    Incremental,
-    Full,
-    New,
-    Reconcile,
-}
-
-impl From<Mode> for SyncMode {
-    fn from(mode: Mode) -> Self {
-        match mode {
-            Mode::Incremental => SyncMode::Incremental,
-            Mode::Full => SyncMode::Full,
-            Mode::New => SyncMode::New,
-            Mode::Reconcile => SyncMode::Reconcile,
-        }
-    }
 }
 
 #[tokio::main]
@@ -84,7 +63,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.config)?;
     let selected = settings.selected_jobs(job.as_deref())?;
     let jobs: Vec<String> = selected.iter().map(|j| j.name.clone()).collect();
-    let mode = mode.map(SyncMode::from);
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
     if once {
