@@ -1,13 +1,12 @@
 //! `producer`: pages a k3sync job out of Kingdee K3Cloud into RabbitMQ.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
-use k3sync_common::cli::{DocsCommand, print_docs};
+use k3sync_common::cli::{ConfigArg, DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
-use k3sync_common::settings::{Settings, SyncMode};
+use k3sync_common::settings::SyncMode;
 use k3sync_producer::{Producer, run_scheduled};
 use tokio_util::sync::CancellationToken;
 
@@ -17,14 +16,8 @@ use tokio_util::sync::CancellationToken;
     about = "Pages Kingdee K3Cloud with ExecuteBillQuery and publishes every record to RabbitMQ under publisher confirms"
 )]
 struct Cli {
-    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(
-        long,
-        env = "K3SYNC_CONFIG",
-        default_value = "config/k3sync.toml",
-        global = true
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,7 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync { job, mode, once } => (job, mode, once),
         Command::Docs(docs) => return Ok(print_docs(Cli::command(), &docs)?),
     };
-    let settings = Settings::load(&cli.config)?;
+    let settings = cli.config.load()?;
     let selected = settings.selected_jobs(job.as_deref())?;
     let jobs: Vec<String> = selected.iter().map(|j| j.name.clone()).collect();
     let cancel = CancellationToken::new();

@@ -1,13 +1,11 @@
 //! `worker`: consumes k3sync jobs' queues and writes the records into MySQL.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use k3sync_common::cli::{DocsCommand, print_docs};
+use k3sync_common::cli::{ConfigArg, DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
-use k3sync_common::settings::Settings;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -17,14 +15,8 @@ use tokio_util::sync::CancellationToken;
     about = "Consumes k3sync queues, maps each Kingdee record and upserts batches into MySQL"
 )]
 struct Cli {
-    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(
-        long,
-        env = "K3SYNC_CONFIG",
-        default_value = "config/k3sync.toml",
-        global = true
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Consume only this job (default: every job in the settings).
     #[arg(long)]
     job: Option<String>,
@@ -44,7 +36,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(docs) = &cli.docs {
         return Ok(print_docs(Cli::command(), docs)?);
     }
-    let settings = Settings::load(&cli.config)?;
+    let settings = cli.config.load()?;
     let jobs = settings.selected_jobs(cli.job.as_deref())?;
     let pool = settings.mysql.pool().context("mysql.url")?;
     let cancel = CancellationToken::new();
