@@ -1,12 +1,37 @@
-//! Command-line conventions the binaries share: the hidden `completions <shell>` and `man`
-//! subcommands that print shell completions and man pages generated from a binary's own clap
-//! definition, so packages and users never keep a hand-written copy that drifts.
+//! Command-line conventions the binaries share: `--config` anywhere on the line, and the hidden
+//! `completions <shell>` and `man` subcommands that print shell completions and man pages
+//! generated from a binary's own clap definition, so packages and users never keep a
+//! hand-written copy that drifts.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use clap_complete::Shell;
+
+use crate::settings::{Settings, SettingsError};
+
+// The settings file, taken before or after a subcommand (`global`); every binary flattens it into
+// its own command (`#[command(flatten)] config: ConfigArg`). A plain comment, not a doc comment:
+// clap would take a doc comment here as the about text of the binary.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
+    #[arg(
+        long,
+        env = "K3SYNC_CONFIG",
+        default_value = "config/k3sync.toml",
+        global = true
+    )]
+    pub config: PathBuf,
+}
+
+impl ConfigArg {
+    /// The settings of the file `--config` names ([`Settings::load`]).
+    pub fn load(&self) -> Result<Settings, SettingsError> {
+        Settings::load(&self.config)
+    }
+}
 
 // Hidden subcommands every binary carries; flatten them into the binary's own command enum
 // (`#[command(flatten)] Docs(DocsCommand)`) and hand them to `print_docs` before anything loads
@@ -59,6 +84,8 @@ mod tests {
     #[derive(Parser)]
     #[command(name = "demo")]
     struct Demo {
+        #[command(flatten)]
+        config: ConfigArg,
         #[command(subcommand)]
         command: Option<Wrapped>,
     }
@@ -87,5 +114,17 @@ mod tests {
             !help.lines().any(|l| l.trim_start().starts_with("man")),
             "{help}"
         );
+    }
+
+    #[test]
+    fn config_is_taken_before_or_after_the_subcommand() {
+        for args in [
+            ["demo", "--config", "x.toml", "run"],
+            ["demo", "run", "--config", "x.toml"],
+        ] {
+            let demo = Demo::try_parse_from(args).unwrap();
+            assert_eq!(demo.config.config, PathBuf::from("x.toml"));
+            assert!(matches!(demo.command, Some(Wrapped::Run)));
+        }
     }
 }

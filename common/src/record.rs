@@ -61,6 +61,11 @@ pub enum Cursor {
 }
 
 impl Cursor {
+    /// The cursor after `key` (by key alone), or the start when there is none.
+    pub fn after(key: Option<i64>) -> Self {
+        key.map_or(Cursor::Start, |key| Cursor::Key { key })
+    }
+
     /// The key the cursor stands after; `None` at the start.
     pub fn key(&self) -> Option<i64> {
         match self {

@@ -43,8 +43,7 @@ pub async fn load_cursor(
     let open: bool = row.try_get("pass_open")?;
     let cursor = match (time, key) {
         (Some(at), Some(key)) => Cursor::Timed { at, key },
-        (None, Some(key)) => Cursor::Key { key },
-        _ => Cursor::Start,
+        (_, key) => Cursor::after(key),
     };
     Ok(Some((cursor, open)))
 }
@@ -91,7 +90,7 @@ pub async fn load_partitions(
             let key: Option<i64> = row.try_get("cursor_key")?;
             Ok(StoredPartition {
                 name: row.try_get("mode")?,
-                cursor: key.map_or(Cursor::Start, |key| Cursor::Key { key }),
+                cursor: Cursor::after(key),
                 until: row.try_get("cursor_until")?,
                 open: row.try_get("pass_open")?,
             })

@@ -1,13 +1,12 @@
 //! The command line: clap definitions and the dispatch from a parsed command to the library.
 //! Every command loads the settings the same way the producer and the worker do.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use k3sync_common::cli::{DocsCommand, print_docs};
+use k3sync_common::cli::{ConfigArg, DocsCommand, print_docs};
 use k3sync_common::settings::Settings;
 
 use crate::dlq::{self, ReplayOptions, Selection};
@@ -19,14 +18,8 @@ use crate::{check, migrate, status};
     about = "k3sync operations: status, dead letters, pre-flight checks, migrations"
 )]
 pub struct Cli {
-    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(
-        long,
-        env = "K3SYNC_CONFIG",
-        default_value = "config/k3sync.toml",
-        global = true
-    )]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArg,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -149,14 +142,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print_docs(Cli::command(), docs)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let settings = match Settings::load(&cli.config) {
+    let path = &cli.config.config;
+    let settings = match cli.config.load() {
         Ok(settings) => settings,
         Err(error) if matches!(cli.command, Command::Check) => {
-            println!("{}", check::settings_failed(&cli.config, &error));
+            println!("{}", check::settings_failed(path, &error));
             return Ok(ExitCode::FAILURE);
         }
         Err(error) => {
-            return Err(error).with_context(|| format!("settings {}", cli.config.display()));
+            return Err(error).with_context(|| format!("settings {}", path.display()));
         }
     };
     match cli.command {
@@ -192,8 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Docs(_) => {}
         Command::Check => {
-            let path = cli.config.display().to_string();
-            let report = check::run(&settings, &path).await;
+            let report = check::run(&settings, &path.display().to_string()).await;
             print!("{}", report.render());
             if report.failed() {
                 return Ok(ExitCode::FAILURE);

@@ -1,13 +1,12 @@
 //! `producer`: pages a k3sync job out of Kingdee K3Cloud into RabbitMQ.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use k3sync_common::cli::{DocsCommand, print_docs};
+use clap::{CommandFactory, Parser, Subcommand};
+use k3sync_common::cli::{ConfigArg, DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
-use k3sync_common::settings::{JobSettings, Settings, SyncMode};
+use k3sync_common::settings::SyncMode;
 use k3sync_producer::{Producer, run_scheduled};
 use tokio_util::sync::CancellationToken;
 
@@ -17,14 +16,8 @@ use tokio_util::sync::CancellationToken;
     about = "Pages Kingdee K3Cloud with ExecuteBillQuery and publishes every record to RabbitMQ under publisher confirms"
 )]
 struct Cli {
-    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(
-        long,
-        env = "K3SYNC_CONFIG",
-        default_value = "config/k3sync.toml",
-        global = true
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,36 +30,15 @@ enum Command {
         /// Only this job of the settings (default: every job).
         #[arg(long)]
         job: Option<String>,
-        /// incremental (every watched date field, leavers too), full (everything), new (created
-        /// since the watermark), reconcile (list every key: deletions and anything missed).
-        /// Default: each job's `mode`.
+        /// Which rows the pass reads (default: each job's `mode`).
         #[arg(long, value_enum)]
-        mode: Option<Mode>,
+        mode: Option<SyncMode>,
         /// Run one pass and exit (non-zero when it fails).
         #[arg(long)]
         once: bool,
     },
     #[command(flatten)]
     Docs(DocsCommand),
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    Incremental,
-    Full,
-    New,
-    Reconcile,
-}
-
-impl From<Mode> for SyncMode {
-    fn from(mode: Mode) -> Self {
-        match mode {
-            Mode::Incremental => SyncMode::Incremental,
-            Mode::Full => SyncMode::Full,
-            Mode::New => SyncMode::New,
-            Mode::Reconcile => SyncMode::Reconcile,
-        }
-    }
 }
 
 #[tokio::main]
@@ -81,13 +53,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync { job, mode, once } => (job, mode, once),
         Command::Docs(docs) => return Ok(print_docs(Cli::command(), &docs)?),
     };
-    let settings = Settings::load(&cli.config)?;
-    let selected: Vec<&JobSettings> = match &job {
-        Some(job) => vec![settings.job(job)?],
-        None => settings.jobs.iter().collect(),
-    };
+    let settings = cli.config.load()?;
+    let selected = settings.selected_jobs(job.as_deref())?;
     let jobs: Vec<String> = selected.iter().map(|j| j.name.clone()).collect();
-    let mode = mode.map(SyncMode::from);
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
     if once {

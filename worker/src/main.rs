@@ -1,13 +1,11 @@
 //! `worker`: consumes k3sync jobs' queues and writes the records into MySQL.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use k3sync_common::cli::{DocsCommand, print_docs};
+use k3sync_common::cli::{ConfigArg, DocsCommand, print_docs};
 use k3sync_common::health::{self, Readiness};
-use k3sync_common::settings::Settings;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -17,14 +15,8 @@ use tokio_util::sync::CancellationToken;
     about = "Consumes k3sync queues, maps each Kingdee record and upserts batches into MySQL"
 )]
 struct Cli {
-    /// Settings file; environment variables K3SYNC__SECTION__KEY override it.
-    #[arg(
-        long,
-        env = "K3SYNC_CONFIG",
-        default_value = "config/k3sync.toml",
-        global = true
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Consume only this job (default: every job in the settings).
     #[arg(long)]
     job: Option<String>,
@@ -44,11 +36,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(docs) = &cli.docs {
         return Ok(print_docs(Cli::command(), docs)?);
     }
-    let settings = Settings::load(&cli.config)?;
-    let jobs: Vec<String> = match &cli.job {
-        Some(job) => vec![settings.job(job)?.name.clone()],
-        None => settings.jobs.iter().map(|j| j.name.clone()).collect(),
-    };
+    let settings = cli.config.load()?;
+    let jobs = settings.selected_jobs(cli.job.as_deref())?;
     let pool = settings.mysql.pool().context("mysql.url")?;
     let cancel = CancellationToken::new();
     k3sync_common::shutdown::cancel_on_signal(cancel.clone());
@@ -60,7 +49,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     k3sync_common::telemetry::series::build_info("worker");
     let mut tasks = JoinSet::new();
     for job in jobs {
-        let ctx = k3sync_worker::prepare(&settings, &job, pool.clone()).await?;
+        let ctx = k3sync_worker::prepare(&settings, &job.name, pool.clone()).await?;
         tasks.spawn(k3sync_worker::run_job(
             ctx.with_readiness(readiness.clone()),
             cancel.clone(),

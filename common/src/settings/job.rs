@@ -12,17 +12,27 @@ use super::validate::{at_least_one, ensure, required};
 /// Largest ExecuteBillQuery page Kingdee serves.
 const MAX_PAGE_SIZE: u32 = 10_000;
 
-/// Which rows a producer pass reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+/// Which rows a producer pass reads; also the values of `producer sync --mode`, whose help
+/// shows the first paragraph of each variant's comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
-    /// Rows modified after the stored (FModifyDate, FMaterialId) cursor.
+    /// Rows whose watched date fields moved past their cursors, leavers too.
+    ///
+    /// Each field of `watch` has its own (date, key) cursor; a converging job also reads the
+    /// rows that stopped matching `filter`.
     #[default]
     Incremental,
-    /// Every row; for the first load or a reconciliation.
+    /// Every matching row, by key.
+    ///
+    /// For the first load or to read everything again; the incremental cursors stay put.
     Full,
-    /// Rows created after the stored watermark (FCreateDate): the seed's "新增".
+    /// Rows created since the watermark.
+    ///
+    /// The watermark is on `created_field` (FCreateDate): the seed's "新增".
     New,
+    /// Every key listed: deletions and anything missed.
+    ///
     /// Lists every key under `scope` and `filter`; target rows not listed leave, listed rows
     /// missing from the target are sent again. Acts only on a complete listing.
     Reconcile,

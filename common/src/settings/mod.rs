@@ -100,6 +100,14 @@ impl Settings {
             })
     }
 
+    /// The job called `name`, or every job when `name` is `None` (a `--job` left out).
+    pub fn selected_jobs(&self, name: Option<&str>) -> Result<Vec<&JobSettings>, SettingsError> {
+        match name {
+            Some(name) => Ok(vec![self.job(name)?]),
+            None => Ok(self.jobs.iter().collect()),
+        }
+    }
+
     pub fn job_names(&self) -> Vec<&str> {
         self.jobs.iter().map(|j| j.name.as_str()).collect()
     }

@@ -40,13 +40,7 @@ pub struct Shown {
 
 /// Finds the letter with message id `id` in the job's (or every job's) dead queue.
 pub async fn show(settings: &Settings, job: Option<&str>, id: &str) -> anyhow::Result<Shown> {
-    let selection = match job {
-        Some(job) => Selection {
-            jobs: vec![settings.job(job)?.name.clone()],
-            ..Selection::default()
-        },
-        None => Selection::all(settings),
-    };
+    let selection = Selection::of_job(settings, job)?;
     let connection = connect(settings).await?;
     let mut found = None;
     let result = read(&connection, settings, &selection, |letter| {

@@ -42,18 +42,23 @@ impl Selection {
         }
     }
 
+    /// Every letter of the job called `job`, or of every job when `job` is `None`.
+    pub fn of_job(settings: &Settings, job: Option<&str>) -> Result<Self, SettingsError> {
+        let jobs = settings.selected_jobs(job)?;
+        Ok(Self {
+            jobs: jobs.iter().map(|j| j.name.clone()).collect(),
+            ..Self::default()
+        })
+    }
+
     pub fn from_args(settings: &Settings, args: &SelectArgs) -> Result<Self, SelectionError> {
-        let jobs = match &args.job {
-            Some(job) => vec![settings.job(job)?.name.clone()],
-            None => settings.jobs.iter().map(|j| j.name.clone()).collect(),
-        };
+        let selection = Self::of_job(settings, args.job.as_deref())?;
         let since = args
             .since
             .as_deref()
             .map(|text| parse_since(text, Utc::now()))
             .transpose()?;
         Ok(Self {
-            jobs,
             classes: args
                 .classes
                 .iter()
@@ -62,6 +67,7 @@ impl Selection {
             keys: args.keys.clone(),
             since,
             limit: args.limit,
+            ..selection
         })
     }
 

@@ -48,10 +48,7 @@ impl<'s> StatusSource<'s> {
 
     /// One report. Fails only on an unknown `--job`; anything unreachable is reported inside.
     pub async fn snapshot(&mut self, options: &StatusOptions) -> anyhow::Result<StatusReport> {
-        let jobs: Vec<&JobSettings> = match &options.job {
-            Some(name) => vec![self.settings.job(name)?],
-            None => self.settings.jobs.iter().collect(),
-        };
+        let jobs = self.settings.selected_jobs(options.job.as_deref())?;
         let mut report = StatusReport {
             schema: super::SCHEMA,
             generated_at: Utc::now(),

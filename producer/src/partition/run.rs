@@ -63,7 +63,7 @@ impl Producer {
                 .zip(1..)
                 .map(|(range, id)| StoredPartition {
                     name: name(id),
-                    cursor: range.after.map_or(Cursor::Start, |key| Cursor::Key { key }),
+                    cursor: Cursor::after(range.after),
                     until: range.until,
                     open: true,
                 })

@@ -91,11 +91,7 @@ impl Table {
 
     /// The highest cursor of any partition.
     pub(super) fn highest(&self) -> Cursor {
-        self.parts
-            .iter()
-            .filter_map(|p| p.cursor.key())
-            .max()
-            .map_or(Cursor::Start, |key| Cursor::Key { key })
+        Cursor::after(self.parts.iter().filter_map(|p| p.cursor.key()).max())
     }
 
     fn part(&mut self, id: u32) -> Option<&mut Part> {
@@ -297,7 +293,7 @@ mod tests {
     fn stored(name: &str, cursor: Option<i64>, until: Option<i64>, open: bool) -> StoredPartition {
         StoredPartition {
             name: name.into(),
-            cursor: cursor.map_or(Cursor::Start, |key| Cursor::Key { key }),
+            cursor: Cursor::after(cursor),
             until,
             open,
         }

@@ -213,3 +213,14 @@ fn amqp_url_takes_a_list_of_nodes_and_names_a_bad_one_by_index() {
 fn quorum_replicas_default_to_three() {
     assert_eq!(AmqpSettings::default().quorum_replicas, 3);
 }
+
+#[test]
+fn a_mode_is_spelt_alike_on_the_command_line_in_the_settings_and_in_the_state_tables() {
+    use clap::ValueEnum;
+    for mode in SyncMode::value_variants() {
+        let value = mode.to_possible_value().expect("no mode is hidden");
+        assert_eq!(value.get_name(), mode.as_str());
+        let read: SyncMode = serde_json::from_value(serde_json::json!(mode.as_str())).unwrap();
+        assert_eq!(read, *mode);
+    }
+}
