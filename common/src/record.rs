@@ -85,6 +85,18 @@ pub fn field_position<S: AsRef<str>>(names: &[S], wanted: &str) -> Option<usize>
     })
 }
 
+/// Each field once, in the order first named: a field the [`field_position`] lookup already
+/// finds among those kept is left out.
+pub fn distinct_fields(fields: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for field in fields {
+        if field_position(&kept, &field).is_none() {
+            kept.push(field);
+        }
+    }
+    kept
+}
+
 /// For each of `wanted`, where it sits among `names` ([`field_position`]): worked out once per
 /// page or message, then every record is read by position.
 pub fn positions<S: AsRef<str>>(names: &[S], wanted: &[String]) -> Vec<Option<usize>> {

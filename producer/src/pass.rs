@@ -11,6 +11,7 @@ use k3sync_common::amqp::{self, Publisher, Topology};
 use k3sync_common::dlq::{DeadLetter, error_log};
 use k3sync_common::kingdee::KingdeeClient;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
+use k3sync_common::record::distinct_fields;
 use k3sync_common::settings::{JobSettings, Settings, SyncMode};
 use k3sync_common::state::{self, JobLock, RunStatus};
 use k3sync_common::telemetry::series;
@@ -292,15 +293,4 @@ pub fn derive_field_keys(job: &JobSettings, mapping: &CompiledMapping) -> Vec<St
         job.created_field.clone(),
     ];
     distinct_fields(cursor.into_iter().chain(mapping.source_fields()))
-}
-
-/// Each field once, in the order first named (Kingdee's field names ignore case).
-pub(crate) fn distinct_fields(fields: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for field in fields {
-        if !keys.iter().any(|k| k.eq_ignore_ascii_case(&field)) {
-            keys.push(field);
-        }
-    }
-    keys
 }

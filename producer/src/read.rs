@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use k3sync_common::amqp::{Kind, Topology};
-use k3sync_common::record::{Cursor, Rows, parse_key, version_text};
+use k3sync_common::record::{Cursor, Rows, distinct_fields, parse_key, version_text};
 use k3sync_common::settings::JobSettings;
 use k3sync_common::state::{self, RunStatus};
 use tokio_util::sync::CancellationToken;
@@ -16,7 +16,7 @@ use crate::batch::Batcher;
 use crate::fetch::{FetchError, FetchPlan, Page, spawn_fetcher};
 use crate::leaving;
 use crate::partition::Lane;
-use crate::pass::{PassError, Producer, distinct_fields};
+use crate::pass::{PassError, Producer};
 use crate::progress::Progress;
 use crate::stamp::Stamps;
 use crate::stream::{Stream, later};
