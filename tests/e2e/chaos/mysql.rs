@@ -10,7 +10,7 @@ use k3sync_tests::chaos::{
     run_producer_until_done,
 };
 
-use super::{ChaosRun, Letters, vars};
+use super::{ChaosRun, Letters, one_stream, vars};
 
 const WORKERS: usize = 2;
 /// Time between two rounds of `KILL`.
@@ -40,7 +40,9 @@ async fn the_workers_mysql_connections_killed_again_and_again_mid_run_lose_nothi
         }
         (rounds, killed)
     };
-    let producing = run_producer_until_done(&run.env, &run.config, &[], Duration::from_secs(90));
+    let one_stream = one_stream();
+    let producing =
+        run_producer_until_done(&run.env, &run.config, &one_stream, Duration::from_secs(90));
     let (producer, (rounds, killed)) = tokio::join!(producing, chaos);
     eprintln!("{killed} connections killed in {rounds} rounds; producer: {producer:?}");
     assert!(killed >= 10, "the run ended before the chaos did");

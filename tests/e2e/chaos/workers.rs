@@ -7,7 +7,7 @@ use k3sync_tests::chaos::{Workers, pick, run_producer_until_done};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{ChaosRun, Letters, vars};
+use super::{ChaosRun, Letters, one_stream, vars};
 
 /// Workers running at once.
 const WORKERS: usize = 3;
@@ -21,7 +21,7 @@ async fn a_random_worker_killed_every_second_and_replaced_loses_and_duplicates_n
     let mut run = ChaosRun::start().await;
     // A run long enough for many kills: pages come a little slower and batches are smaller.
     run.env
-        .mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 120}))
+        .mock_send(Method::PUT, "/_mock/faults", json!({"latency_ms": 250}))
         .await;
     let small_batches = vars(&[("K3SYNC__WORKER__BATCH_SIZE", "300".to_owned())]);
     let mut workers = Workers::start(&run.env, &run.config, WORKERS, &small_batches);
@@ -36,7 +36,9 @@ async fn a_random_worker_killed_every_second_and_replaced_loses_and_duplicates_n
         }
         kills
     };
-    let producing = run_producer_until_done(&run.env, &run.config, &[], Duration::from_secs(90));
+    let one_stream = one_stream();
+    let producing =
+        run_producer_until_done(&run.env, &run.config, &one_stream, Duration::from_secs(90));
     let (producer, kills) = tokio::join!(producing, chaos);
     eprintln!("{kills} workers killed; producer: {producer:?}");
     assert!(kills >= 5, "the run ended before the chaos did");
