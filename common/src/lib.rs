@@ -4,20 +4,24 @@
 //! the MySQL sink build on them; the binaries only parse flags and call in here. No module
 //! calls back up.
 //!
-//! The walk of one record, with every shape it takes:
-//! 1. Kingdee's JSON answer → [`record::Rows`]: the FieldKeys once, each row an array of values
-//!    (`kingdee::KingdeeClient::execute_bill_query_rows`).
-//! 2. The producer moves each row's values into an [`amqp::Entry`] (key and version pulled out by
-//!    [`record::parse_key`] and [`record::version_text`]) and packs them into
-//!    [`amqp::Envelope`]s, which travel as JSON bytes — the one message shape, also of retries,
-//!    dead letters and replays.
-//! 3. The worker decodes the bytes back into the same [`amqp::Envelope`], works out once per
-//!    message where each mapped field sits ([`amqp::Envelope::positions`]), and maps every record
-//!    by position into a [`sink::MappedRow`] (a `Vec<mapping::SqlValue>`).
-//! 4. [`sink::MySqlSink`] binds the rows into one multi-row upsert statement.
+//! The walk of one record, with every shape it takes (six, from Kingdee's JSON to the bound
+//! statement):
+//! 1. Kingdee's JSON answer (the producer asks for it with
+//!    [`kingdee::KingdeeClient::execute_bill_query`]) →
+//! 2. [`record::Rows`]: the FieldKeys once, each row an array of values →
+//! 3. [`amqp::Envelope`]: the producer moves each row's values into an [`amqp::Entry`] (key and
+//!    version read by [`record::parse_key`] and [`record::version_text`]) →
+//! 4. the envelope's JSON bytes on the work queue: the one message shape, also of retries, dead
+//!    letters and replays → back into the same [`amqp::Envelope`] in the worker, which works out
+//!    once per message where each mapped field sits ([`amqp::Envelope::positions`]) →
+//! 5. [`sink::MappedRow`] (a `Vec<mapping::SqlValue>`), each record mapped by position →
+//! 6. [`sink::MySqlSink`]'s one multi-row upsert statement with every value bound.
+//!
+//! Four modules of `common` do the walking — `kingdee`, `amqp`, `mapping`, `sink` — with the
+//! producer and worker binaries, all on the types and rules of `record`, which calls nothing.
 //!
 //! What cannot be written is settled by the worker's plan: retried as a smaller
-//! [`amqp::Envelope`], or dead-lettered as an [`dlq::DeadLetter`] of one record. A row that
+//! [`amqp::Envelope`], or dead-lettered as a [`dlq::DeadLetter`] of one record. A row that
 //! leaves Kingdee's view (convergence) walks the same way as the same envelope, of kind
 //! [`amqp::Kind::Leave`], holding target keys only; the sink marks or deletes those rows.
 
