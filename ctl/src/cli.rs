@@ -9,7 +9,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use k3sync_common::cli::{ConfigArg, DocsCommand, print_docs};
 use k3sync_common::settings::Settings;
 
-use crate::dlq::{self, ReplayOptions, Selection};
+use crate::dlq::{self, Pace, ReplayOptions, Selection};
 use crate::{check, migrate, status};
 
 #[derive(Parser)]
@@ -218,11 +218,11 @@ async fn run_dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<Exi
             rate,
         } => {
             let selection = Selection::from_args(settings, &select)?;
-            let options = ReplayOptions {
-                dry_run,
+            let pace = Pace {
                 batch: batch as usize,
                 rate,
             };
+            let options = ReplayOptions { dry_run, pace };
             let summary = dlq::replay(settings, &selection, &options).await?;
             print!("{}", summary.render(dry_run));
         }

@@ -2,16 +2,9 @@
 //! (QueryBusinessInfo), for the operator to review and then run (`--create` runs it). k3sync's
 //! own tables stay in the migrations; a target table belongs to the CRM.
 //!
-//! Types: the key column is `BIGINT` (k3sync keys are Kingdee's integer ids); a column that
-//! holds one field as it is takes the type of that field's element type — ids and integers
-//! `BIGINT`, decimals `DECIMAL(23,10)` (K3Cloud's own scale), dates `DATETIME(3)`, check boxes
-//! `TINYINT(1)`, combo codes `VARCHAR(32)`, a base-data reference's `.FNumber` `VARCHAR(80)`,
-//! every other text `VARCHAR(255)`; a function its result's type (`datetime` a `DATETIME(3)`,
-//! `to_int` a `BIGINT`, `to_decimal` a `DECIMAL(23,10)`, the text functions text); a template
-//! or a constant `VARCHAR(255)`. Every column but the key is NULL-able (Kingdee sends nulls), the version
-//! column included (rows with NULL dates exist). A converging job adds its stamp column
-//! (`BIGINT`) and, in mark mode, its mark column (`DATETIME(3)`). A field the metadata does not
-//! list is typed as text, with a comment saying so.
+//! Types follow each field's element type in the metadata ([`column_type`]); every column but
+//! the key is NULL-able (Kingdee sends nulls, and rows with NULL dates exist). A field the
+//! metadata does not list is typed as text, with a comment saying so.
 
 use anyhow::Context;
 use k3sync_common::kingdee::{FormMetadata, KingdeeClient};
@@ -117,17 +110,11 @@ fn column_type(source: ColumnSource<'_>, metadata: &FormMetadata) -> (&'static s
         }
         ColumnSource::Constant => return (TEXT, "a constant".into()),
     };
-    let (head, tail) = match field.split_once('.') {
-        Some((head, tail)) => (head, Some(tail)),
-        None => (field, None),
-    };
+    let (head, tail) = field
+        .split_once('.')
+        .map_or((field, None), |(head, tail)| (head, Some(tail)));
     let Some(meta) = metadata.field(head) else {
         return (TEXT, format!("{{{field}}}: not in the form's metadata"));
-    };
-    let origin = |ty: &str| {
-        format!("{{{field}}}: {ty} {}", meta.caption)
-            .trim_end()
-            .to_owned()
     };
     let sql_type = match (meta.element_type.as_str(), tail) {
         (_, Some(t)) if t.eq_ignore_ascii_case("FNumber") => "VARCHAR(80)",
@@ -144,7 +131,8 @@ fn column_type(source: ColumnSource<'_>, metadata: &FormMetadata) -> (&'static s
         ("ComboField", None) => "VARCHAR(32)",
         _ => TEXT,
     };
-    (sql_type, origin(&meta.element_type))
+    let origin = format!("{{{field}}}: {} {}", meta.element_type, meta.caption);
+    (sql_type, origin.trim_end().to_owned())
 }
 
 #[cfg(test)]

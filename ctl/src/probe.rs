@@ -43,17 +43,11 @@ impl<'c> Probe<'c> {
     /// Ready messages and consumers of `queue`, or `Missing`.
     pub async fn queue(&mut self, queue: &str) -> Result<QueueState, lapin::Error> {
         let channel = self.channel().await?;
-        match queue_depth(&channel, queue).await {
-            Ok((ready, consumers)) => Ok(QueueState::Present { ready, consumers }),
-            Err(error) => {
-                self.channel = None;
-                if is_not_found(&error) {
-                    Ok(QueueState::Missing)
-                } else {
-                    Err(error)
-                }
-            }
-        }
+        let found = queue_depth(&channel, queue).await;
+        self.unless_missing(
+            found.map(|(ready, consumers)| QueueState::Present { ready, consumers }),
+            QueueState::Missing,
+        )
     }
 
     /// Whether the exchange exists.
@@ -63,25 +57,28 @@ impl<'c> Probe<'c> {
             passive: true,
             ..ExchangeDeclareOptions::default()
         };
-        match channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Direct,
-                options,
-                FieldTable::default(),
-            )
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(error) => {
-                self.channel = None;
-                if is_not_found(&error) {
-                    Ok(false)
-                } else {
-                    Err(error)
-                }
+        let (kind, arguments) = (ExchangeKind::Direct, FieldTable::default());
+        let found = channel
+            .exchange_declare(exchange.into(), kind, options, arguments)
+            .await;
+        self.unless_missing(found.map(|()| true), false)
+    }
+
+    /// A passive declare's answer, or `missing` when the broker said 404; after any error the
+    /// broker has closed the channel.
+    fn unless_missing<T>(
+        &mut self,
+        found: Result<T, lapin::Error>,
+        missing: T,
+    ) -> Result<T, lapin::Error> {
+        found.or_else(|error| {
+            self.channel = None;
+            if is_not_found(&error) {
+                Ok(missing)
+            } else {
+                Err(error)
             }
-        }
+        })
     }
 }
 

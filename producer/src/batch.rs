@@ -102,13 +102,8 @@ impl Batcher {
                 body.len(),
                 self.max_message_bytes
             );
-            batch.oversized.push(DeadLetter::record(
-                &envelope,
-                0,
-                headers,
-                DeadClass::TooLarge,
-                reason,
-            ));
+            let letter = DeadLetter::record(&envelope, 0, headers, DeadClass::TooLarge, reason);
+            batch.oversized.push(letter);
             return;
         }
         let back = envelope.records.split_off(envelope.records.len() / 2);

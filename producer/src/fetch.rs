@@ -100,21 +100,16 @@ async fn fetch_pages(
         );
         let seen = stamps.next();
         // A partition whose cursor reached its bound has nothing left: it ends without asking.
-        let result = if until.is_some_and(|until| reached(&cursor, until)) {
-            Ok(Page {
-                index,
-                records: Rows {
-                    fields: query.field_keys.clone(),
-                    rows: Vec::new(),
-                },
-                cursor_after: cursor.clone(),
-                seen,
-                last: true,
+        let records = if until.is_some_and(|until| reached(&cursor, until)) {
+            let fields = query.field_keys.clone();
+            Ok(Rows {
+                fields,
+                rows: Vec::new(),
             })
         } else {
-            let records = client.execute_bill_query(&query).await;
-            records.and_then(|records| next_page(&plan, index, records, &cursor, seen))
+            client.execute_bill_query(&query).await
         };
+        let result = records.and_then(|records| next_page(&plan, index, records, &cursor, seen));
         let page = match result {
             Ok(page) => page,
             Err(source) => {

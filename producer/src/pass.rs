@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use k3sync_common::amqp::{self, Publisher, Topology};
+use k3sync_common::amqp::{self, Kind, Publisher, Topology};
 use k3sync_common::dlq::{DeadLetter, error_log};
 use k3sync_common::kingdee::KingdeeClient;
 use k3sync_common::mapping::{CompiledMapping, MappingSpec};
@@ -28,6 +28,7 @@ use crate::read::Reader;
 use crate::stamp::Stamps;
 use crate::stream::streams;
 use crate::tally::Tally;
+use crate::window::Window;
 
 /// A connected producer: Kingdee client, database pool, broker channels.
 pub struct Producer {
@@ -40,9 +41,7 @@ pub struct Producer {
     field_keys: HashMap<String, Vec<String>>,
     target_keys: HashMap<String, TargetKeys>,
     /// Each incremental stream's memory of its overlap window, by (job, stream, kind).
-    pub(crate) windows: std::sync::Mutex<
-        HashMap<(String, String, k3sync_common::amqp::Kind), crate::window::Window>,
-    >,
+    pub(crate) windows: std::sync::Mutex<HashMap<(String, String, Kind), Window>>,
 }
 
 /// What a pass did.
@@ -138,10 +137,6 @@ impl Producer {
         &self.settings
     }
 
-    pub fn pool(&self) -> &MySqlPool {
-        &self.pool
-    }
-
     /// FieldKeys the job requests: the cursor fields, then every field the mapping references.
     pub fn field_keys(&self, job: &str) -> &[String] {
         self.field_keys.get(job).map_or(&[], Vec::as_slice)
@@ -183,15 +178,8 @@ impl Producer {
             Err(e) => (RunStatus::Failed, Some(k3sync_common::error_chain(e))),
         };
         report.status = status;
-        state::update_run(
-            &self.pool,
-            run_id,
-            status,
-            report.pages,
-            report.records,
-            error.as_deref(),
-        )
-        .await?;
+        let (pages, records) = (report.pages, report.records);
+        state::update_run(&self.pool, run_id, status, pages, records, error.as_deref()).await?;
         lock.release().await?;
         let failure = outcome.as_ref().err();
         crate::outcome::record(&self.pool, &job.name, mode, run_id, status, failure).await;
@@ -219,9 +207,28 @@ impl Producer {
         };
         let progress = Progress::new(&job.name, total);
         let tally = Tally::new(report);
-        let outcome = self
-            .read_streams(job, mode, &stamps, &progress, &tally, cancel)
-            .await;
+        let outcome: Result<RunStatus, PassError> = async {
+            for stream in streams(job, mode) {
+                let reader = Reader {
+                    job,
+                    stream: &stream,
+                    stamps: &stamps,
+                    progress: &progress,
+                    tally: &tally,
+                    cancel,
+                };
+                let status = if stream.partitioned {
+                    self.read_partitioned(&reader).await?
+                } else {
+                    self.read_stream(&reader).await?
+                };
+                if status != RunStatus::Succeeded {
+                    return Ok(status);
+                }
+            }
+            Ok(RunStatus::Succeeded)
+        }
+        .await;
         // The totals so far, also of a pass that failed, go into its `sync_runs` row.
         tally.report_into(report).await;
         if matches!(outcome, Ok(RunStatus::Succeeded)) {
@@ -230,38 +237,6 @@ impl Producer {
         outcome
     }
 
-    async fn read_streams(
-        &self,
-        job: &JobSettings,
-        mode: SyncMode,
-        stamps: &Arc<Stamps>,
-        progress: &Progress,
-        tally: &Tally,
-        cancel: &CancellationToken,
-    ) -> Result<RunStatus, PassError> {
-        for stream in streams(job, mode) {
-            let reader = Reader {
-                job,
-                stream: &stream,
-                stamps,
-                progress,
-                tally,
-                cancel,
-            };
-            let status = if stream.partitioned {
-                self.read_partitioned(&reader).await?
-            } else {
-                self.read_stream(&reader).await?
-            };
-            if status != RunStatus::Succeeded {
-                return Ok(status);
-            }
-        }
-        Ok(RunStatus::Succeeded)
-    }
-}
-
-impl Producer {
     /// Records too large for any message are bad source records: the pass goes on without
     /// them, and each is logged, counted and recorded in `error_log` (class `too_large`, with its
     /// key) for `ctl status` and `ctl dlq` to show.

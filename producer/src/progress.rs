@@ -17,10 +17,7 @@ impl Progress {
         if !std::io::stderr().is_terminal() {
             return Self { bar: None };
         }
-        let bar = match total {
-            Some(total) => ProgressBar::new(total),
-            None => ProgressBar::new_spinner(),
-        };
+        let bar = total.map_or_else(ProgressBar::new_spinner, ProgressBar::new);
         let style = ProgressStyle::with_template(template(total))
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);

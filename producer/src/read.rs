@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use k3sync_common::amqp::{Kind, Topology};
+use k3sync_common::kingdee::BillQuery;
 use k3sync_common::record::{Cursor, Rows, distinct_fields, parse_key, version_text};
 use k3sync_common::settings::JobSettings;
 use k3sync_common::state::{self, RunStatus};
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backpressure::wait_for_room;
 use crate::batch::Batcher;
-use crate::fetch::{FetchError, FetchPlan, Page, spawn_fetcher};
+use crate::fetch::{FetchError, FetchPlan, spawn_fetcher};
 use crate::leaving;
 use crate::partition::Lane;
 use crate::pass::{PassError, Producer};
@@ -48,15 +49,12 @@ impl Producer {
         let (job, stream) = (reader.job, reader.stream);
         let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
         if saved.is_none() && !stream.reads_the_past {
-            return self
-                .start_at_newest(job, stream, reader.tally.run_id())
-                .await;
+            return self.start_at_newest(reader).await;
         }
-        let (stored, open) = saved.unwrap_or((Cursor::Start, false));
-        let stored = if stream.restarts && !open {
-            Cursor::Start
-        } else {
-            stored
+        // A finished pass of a stream that restarts starts over.
+        let stored = match saved {
+            Some((stored, open)) if open || !stream.restarts => stored,
+            _ => Cursor::Start,
         };
         let start = stream.start(stored.clone());
         self.read_from(reader, start, Checkpoint::Stream { stored })
@@ -70,14 +68,7 @@ impl Producer {
         start: Cursor,
         checkpoint: Checkpoint<'_>,
     ) -> Result<RunStatus, PassError> {
-        let Reader {
-            job,
-            stream,
-            stamps,
-            progress,
-            tally,
-            cancel,
-        } = *reader;
+        let (job, stream, tally, cancel) = (reader.job, reader.stream, reader.tally, reader.cancel);
         let (name, until, bound) = match &checkpoint {
             Checkpoint::Stream { .. } => (stream.cursor.as_str(), None, None),
             Checkpoint::Partition(lane) => (lane.name(), Some(lane.until()), lane.bound()),
@@ -96,7 +87,7 @@ impl Producer {
             until,
         };
         let (mut rx, _abort_fetcher) =
-            spawn_fetcher(self.client.clone(), plan, start, Arc::clone(stamps));
+            spawn_fetcher(self.client.clone(), plan, start, Arc::clone(reader.stamps));
         let run_id = tally.run_id();
         let batcher = self.batcher(job, run_id);
         let queue = Topology::new(&job.name, &self.settings.amqp).work_queue();
@@ -107,8 +98,7 @@ impl Producer {
                 page = rx.recv() => page,
                 () = cancel.cancelled() => None,
             };
-            let Some(page) = page else { break };
-            let page: Page = page?;
+            let Some(page) = page.transpose()? else { break };
             let records = self.only_news(job, stream, page.records);
             // A partition keeps only its own keys: a split may have lowered its bound after
             // this page was asked for.
@@ -132,22 +122,17 @@ impl Producer {
                         later(stored.clone(), page.cursor_after)
                     };
                     let open = stream.restarts && !last;
-                    state::store_cursor(
-                        &self.pool,
-                        &job.name,
-                        &stream.cursor,
-                        &reached,
-                        open,
-                        run_id,
-                    )
-                    .await?;
+                    state::store_cursor(&self.pool, &job.name, name, &reached, open, run_id)
+                        .await?;
                 }
                 Checkpoint::Partition(lane) => {
                     lane.store(&self.pool, &job.name, &page.cursor_after, last, run_id)
                         .await?;
                 }
             }
-            tally.page(&self.pool, &job.name, count, progress).await?;
+            tally
+                .page(&self.pool, &job.name, count, reader.progress)
+                .await?;
             if last {
                 return Ok(RunStatus::Succeeded);
             }
@@ -197,12 +182,8 @@ impl Producer {
     }
 
     /// A stream that need not read the past starts at the newest row of its filter.
-    async fn start_at_newest(
-        &self,
-        job: &JobSettings,
-        stream: &Stream,
-        run_id: uuid::Uuid,
-    ) -> Result<RunStatus, PassError> {
+    async fn start_at_newest(&self, reader: &Reader<'_>) -> Result<RunStatus, PassError> {
+        let (job, stream, run_id) = (reader.job, reader.stream, reader.tally.run_id());
         let rows = self
             .query_once(&stream.keyset.latest(&job.form_id, &stream.filter))
             .await?;
@@ -277,10 +258,7 @@ impl Producer {
     }
 
     /// One query outside a stream's paging (the newest row, rows read again by key).
-    pub(crate) async fn query_once(
-        &self,
-        query: &k3sync_common::kingdee::BillQuery,
-    ) -> Result<Rows, PassError> {
+    pub(crate) async fn query_once(&self, query: &BillQuery) -> Result<Rows, PassError> {
         self.client
             .execute_bill_query(query)
             .await

@@ -46,8 +46,7 @@ impl Producer {
         };
         let target = TargetTable::of(self, job);
         let seen = stamps.next();
-        let topology = Topology::new(&job.name, &self.settings.amqp);
-        let route = topology.work_route();
+        let route = Topology::new(&job.name, &self.settings.amqp).work_route();
         let (mut left, mut after) = (0u64, i64::MIN);
         loop {
             let keys = target.not_listed(&self.pool, &job.name, after).await?;
@@ -195,11 +194,10 @@ struct TargetTable {
 
 impl TargetTable {
     fn of(producer: &Producer, job: &JobSettings) -> Self {
-        let leave = job.leave.as_ref();
         Self {
             table: producer.target_keys(&job.name).table().to_owned(),
             key: producer.target_keys(&job.name).key_column().to_owned(),
-            mark: leave.and_then(|l| l.mark()).map(str::to_owned),
+            mark: job.leave.as_ref().and_then(|l| l.mark()).map(str::to_owned),
         }
     }
 

@@ -101,26 +101,20 @@ async fn run_job(
             Ok(current) => current,
             Err(error) => {
                 readiness.set_broker_up(false);
-                tracing::error!(
-                    job,
-                    error = format!("{error:#}"),
-                    "Cannot connect, retrying at the next tick"
-                );
+                let error = format!("{error:#}");
+                tracing::error!(job, error, "Cannot connect, retrying at the next tick");
                 continue;
             }
         };
         readiness.set_broker_up(true);
         if !gauges_read {
             // The history before this process: a restart must not reset the gauges to "fine".
-            refresh_gauges(current.pool(), job).await;
+            refresh_gauges(&current.pool, job).await;
             gauges_read = true;
         }
         if let Err(error) = current.run_pass(job, mode, &cancel).await {
-            tracing::error!(
-                job,
-                error = format!("{error:#}"),
-                "Pass failed, retrying at the next tick"
-            );
+            let error = format!("{error:#}");
+            tracing::error!(job, error, "Pass failed, retrying at the next tick");
         }
         if reconcile_due(&current, job).await
             && !cancel.is_cancelled()
@@ -152,7 +146,7 @@ async fn reconcile_due(producer: &Producer, job: &str) -> bool {
          MIN(finished_at)), CURRENT_TIMESTAMP(3)) FROM sync_runs WHERE job = ? AND status = 'succeeded'",
     )
     .bind(job)
-    .fetch_one(producer.pool())
+    .fetch_one(&producer.pool)
     .await;
     match age {
         Ok(age) => age.is_some_and(|age| age >= settings.reconcile_secs as i64),

@@ -121,11 +121,7 @@ pub fn position(cursor: &Cursor) -> impl Ord + use<> {
 /// The later of two cursors of one stream: a pass that re-read its overlap window and found
 /// fewer rows than before must not move the cursor back.
 pub fn later(stored: Cursor, reached: Cursor) -> Cursor {
-    if position(&reached) >= position(&stored) {
-        reached
-    } else {
-        stored
-    }
+    std::cmp::max_by_key(stored, reached, position)
 }
 
 #[cfg(test)]

@@ -49,15 +49,8 @@ impl Tally {
         metrics::counter!(series::RECORDS_PUBLISHED, series::JOB => job.to_owned())
             .increment(records);
         progress.advance(records);
-        state::update_run(
-            pool,
-            self.run_id,
-            RunStatus::Running,
-            counts.0,
-            counts.1,
-            None,
-        )
-        .await
+        let (pages, total) = *counts;
+        state::update_run(pool, self.run_id, RunStatus::Running, pages, total, None).await
     }
 
     /// Copies the totals into the pass's report.

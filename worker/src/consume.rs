@@ -130,9 +130,8 @@ enum Event {
     Delivery(Option<Result<Box<Delivery>, lapin::Error>>),
 }
 
-/// Gathers deliveries into batches of `batch_size` records or `flush_interval`, whichever comes
-/// first, and hands each to a task that writes it while the next is gathered. Returns the batch
-/// in hand (not yet handed over) when cancelled.
+/// The batching loop of the module doc; returns the batch in hand (not yet handed over) when
+/// cancelled.
 async fn consume(
     ctx: &Arc<JobContext>,
     publisher: &Publisher,
@@ -174,10 +173,7 @@ async fn consume(
             // The top of the loop hands the batch over.
             Event::Deadline => {}
             Event::Delivery(next) => {
-                let delivery = match next {
-                    Some(delivery) => delivery?,
-                    None => anyhow::bail!("the broker closed the consumer"),
-                };
+                let delivery = next.context("the broker closed the consumer")??;
                 if batch.is_empty() {
                     deadline = Instant::now() + flush_every;
                 }

@@ -50,10 +50,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     for job in jobs {
         let ctx = k3sync_worker::prepare(&settings, &job.name, pool.clone()).await?;
-        tasks.spawn(k3sync_worker::run_job(
-            ctx.with_readiness(readiness.clone()),
-            cancel.clone(),
-        ));
+        let ctx = ctx.with_readiness(readiness.clone());
+        tasks.spawn(k3sync_worker::run_job(ctx, cancel.clone()));
     }
     while let Some(result) = tasks.join_next().await {
         result??;

@@ -242,11 +242,8 @@ pub fn record_lag(
     let at = parse_datetime(modified)?
         .and_local_timezone(offset)
         .single()?;
-    Some(
-        (now - at.with_timezone(&chrono::Utc))
-            .as_seconds_f64()
-            .max(0.0),
-    )
+    let lag = now - at.with_timezone(&chrono::Utc);
+    Some(lag.as_seconds_f64().max(0.0))
 }
 
 #[cfg(test)]

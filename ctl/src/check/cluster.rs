@@ -106,20 +106,12 @@ impl Nodes {
     fn report(&self, report: &mut Report) {
         let down: Vec<String> = self.all.difference(&self.running).cloned().collect();
         let listed = self.all.iter().cloned().collect::<Vec<_>>().join(", ");
+        let (what, n) = ("rabbitmq cluster", self.all.len());
         if down.is_empty() {
-            report.ok(
-                "rabbitmq cluster",
-                format!("{} node(s), all running: {listed}", self.all.len()),
-            );
+            report.ok(what, format!("{n} node(s), all running: {listed}"));
         } else {
-            report.warn(
-                "rabbitmq cluster",
-                format!(
-                    "{} node(s): {listed}; down: {}",
-                    self.all.len(),
-                    down.join(", ")
-                ),
-            );
+            let down = down.join(", ");
+            report.warn(what, format!("{n} node(s): {listed}; down: {down}"));
         }
     }
 }
@@ -148,11 +140,9 @@ pub fn replicas(queues: &Value, topology: &Topology, cluster_size: usize, report
         online,
         topology.quorum_replicas
     );
-    if queue["type"] != "quorum" {
-        report.warn(
-            what,
-            format!("{name} is not a quorum queue: {}", queue["type"]),
-        );
+    let kind = &queue["type"];
+    if *kind != "quorum" {
+        report.warn(what, format!("{name} is not a quorum queue: {kind}"));
     } else if members.len() < want {
         report.warn(
             what,

@@ -85,13 +85,8 @@ impl Report {
         let width = self.lines.iter().map(|l| l.what.len()).max().unwrap_or(0);
         let mut out = String::new();
         for l in &self.lines {
-            let _ = writeln!(
-                out,
-                "{:<4} {:<width$}  {}",
-                l.level.as_str(),
-                l.what,
-                l.detail
-            );
+            let (level, what, detail) = (l.level.as_str(), &l.what, &l.detail);
+            let _ = writeln!(out, "{level:<4} {what:<width$}  {detail}");
         }
         let fails = self.failures().count();
         let warns = self.lines.iter().filter(|l| l.level == Level::Warn).count();

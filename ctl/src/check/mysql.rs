@@ -133,19 +133,15 @@ async fn table(
             format!("table `{}` does not exist in the database", mapping.table()),
         );
     }
-    if let Some(leave) = &job.leave {
-        let checked = Convergence::new(&job.name, leave, mapping)
-            .and_then(|c| c.check_columns(mapping.table(), &columns));
-        if let Err(error) = checked {
-            return report.fail(
-                what,
-                format!(
-                    "jobs.leave.{} of job `{}`: {error}",
-                    error.setting(),
-                    job.name
-                ),
-            );
-        }
+    if let Some(leave) = &job.leave
+        && let Err(error) = Convergence::new(&job.name, leave, mapping)
+            .and_then(|c| c.check_columns(mapping.table(), &columns))
+    {
+        let setting = error.setting();
+        return report.fail(
+            what,
+            format!("jobs.leave.{setting} of job `{}`: {error}", job.name),
+        );
     }
     match mapping.check_columns(&columns) {
         Ok(()) => report.ok(

@@ -71,57 +71,46 @@ pub(crate) async fn act(
 ) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
     let verb = action.verb();
-    walk_jobs(connection, settings, selection, pace, action, &mut outcome)
-        .await
-        .with_context(|| {
-            format!(
-                "stopped after {} letters were {verb}; every other letter is still in its dead queue",
-                outcome.done.len()
-            )
-        })?;
-    Ok(outcome)
-}
-
-async fn walk_jobs(
-    connection: &Connection,
-    settings: &Settings,
-    selection: &Selection,
-    pace: Pace,
-    action: &mut impl Action,
-    outcome: &mut Outcome,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let chunk_size = pace.chunk();
-    for job in &selection.jobs {
-        let queue = Topology::new(job, &settings.amqp).dead_queue();
-        let Some(mut walk) = Walk::begin(connection, &queue)
-            .await
-            .with_context(|| format!("cannot read dead queue {queue}"))?
-        else {
-            continue;
-        };
-        let mut chunk = Chunk::default();
-        while !selection.full(outcome.done.len() + chunk.letters.len()) {
-            let Some((position, delivery)) = walk.next().await? else {
-                break;
-            };
-            let letter = Letter::from_delivery(job, position, &delivery);
-            if !selection.matches(&letter) {
-                outcome.kept += 1;
+    let (started, chunk_size) = (Instant::now(), pace.chunk());
+    let walked: anyhow::Result<()> = async {
+        for job in &selection.jobs {
+            let queue = Topology::new(job, &settings.amqp).dead_queue();
+            let Some(mut walk) = Walk::begin(connection, &queue)
+                .await
+                .with_context(|| format!("cannot read dead queue {queue}"))?
+            else {
                 continue;
+            };
+            let mut chunk = Chunk::default();
+            while !selection.full(outcome.done.len() + chunk.letters.len())
+                && let Some((position, delivery)) = walk.next().await?
+            {
+                let letter = Letter::from_delivery(job, position, &delivery);
+                if !selection.matches(&letter) {
+                    outcome.kept += 1;
+                    continue;
+                }
+                chunk.letters.push(letter);
+                chunk.ackers.push(delivery.acker);
+                if chunk.letters.len() >= chunk_size {
+                    chunk.settle(job, action, &mut outcome).await?;
+                    pace.wait(started, outcome.done.len()).await;
+                }
             }
-            chunk.letters.push(letter);
-            chunk.ackers.push(delivery.acker);
-            if chunk.letters.len() >= chunk_size {
-                chunk.settle(job, action, outcome).await?;
-                pace.wait(started, outcome.done.len()).await;
-            }
+            chunk.settle(job, action, &mut outcome).await?;
+            outcome.kept += walk.unread();
+            walk.end().await?;
         }
-        chunk.settle(job, action, outcome).await?;
-        outcome.kept += walk.unread();
-        walk.end().await?;
+        Ok(())
     }
-    Ok(())
+    .await;
+    walked.with_context(|| {
+        format!(
+            "stopped after {} letters were {verb}; every other letter is still in its dead queue",
+            outcome.done.len()
+        )
+    })?;
+    Ok(outcome)
 }
 
 #[derive(Default)]
@@ -142,13 +131,10 @@ impl Chunk {
         }
         action.apply(job, &self.letters).await?;
         let acks = action.acks();
-        if acks {
-            for acker in self.ackers.drain(..) {
-                let acked = acker.ack(BasicAckOptions::default()).await?;
-                anyhow::ensure!(acked, "the broker channel closed before a letter was acked");
-            }
+        for acker in self.ackers.drain(..).filter(|_| acks) {
+            let acked = acker.ack(BasicAckOptions::default()).await?;
+            anyhow::ensure!(acked, "the broker channel closed before a letter was acked");
         }
-        self.ackers.clear();
         for mut letter in self.letters.drain(..) {
             if acks {
                 letter.forget_payload();

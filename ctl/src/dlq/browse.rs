@@ -80,11 +80,8 @@ async fn read(
             continue;
         };
         let mut stop = false;
-        while let Some((position, delivery)) = walk.next().await? {
-            if visit(Letter::from_delivery(job, position, &delivery)) {
-                stop = true;
-                break;
-            }
+        while !stop && let Some((position, delivery)) = walk.next().await? {
+            stop = visit(Letter::from_delivery(job, position, &delivery));
         }
         walk.end().await?;
         if stop {

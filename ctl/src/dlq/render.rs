@@ -134,10 +134,9 @@ pub fn render_show(id: &str, shown: &Shown, json: bool) -> String {
         out.push_str(&table.render(2));
     }
     if let Some(l) = &shown.letter {
-        let body = l.body_value();
-        let text = match &body {
-            Value::String(raw) => raw.clone(),
-            other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        let text = match l.body_value() {
+            Value::String(raw) => raw,
+            other => serde_json::to_string_pretty(&other).unwrap_or_default(),
         };
         let _ = writeln!(out, "body:\n{text}");
     }

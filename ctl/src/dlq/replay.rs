@@ -22,18 +22,18 @@ use super::{Resolution, connect};
 pub struct ReplayOptions {
     /// Only say what would be replayed.
     pub dry_run: bool,
-    /// Letters per confirm round.
-    pub batch: usize,
-    /// At most this many letters per second.
-    pub rate: Option<u32>,
+    pub pace: Pace,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        Self {
-            dry_run: false,
+        let pace = Pace {
             batch: 100,
             rate: None,
+        };
+        Self {
+            dry_run: false,
+            pace,
         }
     }
 }
@@ -44,10 +44,7 @@ pub async fn replay(
     options: &ReplayOptions,
 ) -> anyhow::Result<Summary> {
     let connection = connect(settings).await?;
-    let pace = Pace {
-        batch: options.batch,
-        rate: options.rate,
-    };
+    let pace = options.pace;
     let outcome = if options.dry_run {
         act(&connection, settings, selection, pace, &mut DryRun).await?
     } else {

@@ -52,13 +52,10 @@ impl<'s> StatusSource<'s> {
         let mut report = StatusReport {
             schema: super::SCHEMA,
             generated_at: Utc::now(),
-            broker_error: None,
+            broker_error: self.ensure_broker().await.err(),
             database_error: None,
             jobs: Vec::new(),
         };
-        if let Err(error) = self.ensure_broker().await {
-            report.broker_error = Some(error);
-        }
         let mut probe = self.connection.as_ref().map(Probe::new);
         for job in jobs {
             let topology = Topology::new(&job.name, &self.settings.amqp);
@@ -166,10 +163,8 @@ fn target_of(job: &JobSettings) -> Target {
     let mapping = MappingSpec::from_target(&job.target)
         .and_then(|spec| CompiledMapping::compile(&spec))
         .map_err(|e| format!("mapping: {e}"))?;
-    Ok((
-        mapping.table().to_owned(),
-        mapping.version_column().to_owned(),
-    ))
+    let (table, version) = (mapping.table(), mapping.version_column());
+    Ok((table.to_owned(), version.to_owned()))
 }
 
 /// A queue's status through the probe; after a broker error the rest are `unknown`.
@@ -182,28 +177,21 @@ async fn look(
         return unknown(name);
     };
     match p.queue(&name).await {
-        Ok(state) => seen(name, state),
+        Ok(QueueState::Present { ready, consumers }) => QueueStatus {
+            state: QueueHealth::Ok,
+            ready: Some(ready),
+            consumers: Some(consumers),
+            ..unknown(name)
+        },
+        Ok(QueueState::Missing) => QueueStatus {
+            state: QueueHealth::Missing,
+            ..unknown(name)
+        },
         Err(error) => {
             *broker_error = Some(format!("RabbitMQ stopped answering: {error}"));
             *probe = None;
             unknown(name)
         }
-    }
-}
-
-fn seen(name: String, state: QueueState) -> QueueStatus {
-    match state {
-        QueueState::Present { ready, consumers } => QueueStatus {
-            name,
-            state: QueueHealth::Ok,
-            ready: Some(ready),
-            unacked: None,
-            consumers: Some(consumers),
-        },
-        QueueState::Missing => QueueStatus {
-            state: QueueHealth::Missing,
-            ..unknown(name)
-        },
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::fmt::Write;
 
-use chrono::SecondsFormat;
-
 use super::{JobStatus, QueueHealth, QueueStatus, StatusReport};
 use crate::output::{Table, clip, count_list, human_duration, or_dash, pretty_json, time};
 
@@ -13,13 +11,7 @@ pub fn render(report: &StatusReport, json: bool) -> String {
         return pretty_json(report);
     }
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "k3sync status at {}",
-        report
-            .generated_at
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
-    );
+    let _ = writeln!(out, "k3sync status at {}", time(Some(report.generated_at)));
     if let Some(error) = &report.broker_error {
         let _ = writeln!(out, "RabbitMQ: {error}");
     }

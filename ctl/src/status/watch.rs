@@ -56,11 +56,9 @@ fn frame(report: &StatusReport, json: bool, terminal: bool, every: Duration) -> 
     } else {
         render(report, false)
     };
+    let secs = every.as_secs();
     if terminal {
-        format!(
-            "{CLEAR}{body}\nevery {}s; Ctrl-C to stop\n",
-            every.as_secs()
-        )
+        format!("{CLEAR}{body}\nevery {secs}s; Ctrl-C to stop\n")
     } else if json {
         body
     } else {

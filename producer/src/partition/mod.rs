@@ -3,43 +3,31 @@
 //! range as several keyset streams at once, all through the one Kingdee client (its rate
 //! limiter and its cap on requests in flight).
 //!
-//! - **Key range**: two one-row queries under the job's filter, ordered by key ascending and
-//!   descending, give the lowest and highest key ([`crate::read`] pages the rest).
-//! - **Partitions**: as many as `kingdee.max_in_flight` (readers at once), of equal key width
-//!   ([`split_range`]); the first starts at the pass's cursor, the last has no upper bound, so
-//!   rows created during the pass past the highest key are read as a single stream reads them.
-//!   With `max_in_flight = 1` a pass is the one stream `full` it always was: no range queries,
-//!   the same requests (a partitioned pass left open is still resumed partition by partition).
-//! - **A partition** is a keyset stream `key > cursor AND key <= until`, with its own cursor row
-//!   `full:part:<n>` in `sync_state.mode` (`cursor_key`, `cursor_until`, `pass_open` = not yet
-//!   read to its end), stored only after the broker confirmed its page, like every cursor. The
+//! - **Partitions**: as many as `kingdee.max_in_flight`, of equal key width ([`split_range`])
+//!   between the lowest and highest key under the job's filter; the last has no upper bound, so
+//!   rows created during the pass are read as a single stream reads them. With
+//!   `max_in_flight = 1` a pass is the one stream `full` it always was (a partitioned pass left
+//!   open is still resumed partition by partition).
+//! - **A partition** is a keyset stream `key > cursor AND key <= until` with its own cursor row
+//!   `full:part:<n>` in `sync_state.mode`, stored only after the broker confirmed its page. The
 //!   row `full` stays the pass's own: open while the pass is unfinished, its cursor the low
-//!   watermark (the cursor of the lowest open partition: every key up to it is confirmed);
-//!   closed at the highest key read when every partition is.
-//! - **Balance**: when a reader is idle, no partition is left unread, and a partition still being
-//!   read has at least two pages' worth of keys (`2 × page_size`; ids are distinct integers, so
-//!   a narrower range holds at most two pages) left after the highest key it has published, the
-//!   widest such range is halved ([`pick_split`]): the partition keeps the lower half, a new
-//!   partition (the next free `<n>`) takes the upper half and the idle reader. A skewed key range
-//!   (most rows in a narrow band) ends up split where its rows are.
+//!   watermark (the cursor of the lowest open partition: every key up to it is confirmed).
+//! - **Balance**: when a reader is idle and nothing is left unread, the widest remaining range
+//!   of a partition being read is halved ([`pick_split`]) if it holds at least two pages' worth
+//!   of keys (ids are distinct integers, so a narrower range holds at most two pages); the new
+//!   partition takes the upper half and the idle reader, so a skewed key range ends up split
+//!   where its rows are.
 //! - **Crash semantics**: the split is one transaction (the lower partition's `cursor_until`
 //!   and the new row): a crash leaves either the old partition whole or both halves. The split
 //!   point lies above every key the partition has handed to the publisher, and a page already in
 //!   flight drops its rows past the lowered bound, so no key is published by both halves. A pass
-//!   killed mid-way resumes every open partition from its cursor and reads none that finished;
-//!   each may send its one unconfirmed page again, as a single stream may. The partition rows of
-//!   a finished pass stay (closed) until the next full pass plans anew; they are only read while
-//!   the row `full` is open.
-//!
-//! - **Totals**: the readers count into the pass's one [`crate::tally::Tally`] (`sync_runs`
-//!   pages and records, the progress bar, the page and record counters); the range queries are
-//!   no pages.
+//!   killed mid-way resumes every open partition from its cursor; each may send its one
+//!   unconfirmed page again, as a single stream may. The partition rows of a finished pass are
+//!   only read while the row `full` is open.
 //!
 //! Incremental and `new` passes are not partitioned: their streams are ordered by a date, not
-//! by the key, and after the first pass they read a few pages. A first incremental pass reads
-//! the past as one stream; a `full` pass loads the target faster, but it does not move the
-//! incremental cursors, so the first incremental pass after it still reads the past once.
-//! Partitioning that first read by key range as well is left for later.
+//! by the key, and after the first pass they read a few pages (the first one still reads the
+//! past as one stream: partitioning it by key range as well is left for later).
 
 mod run;
 mod table;

@@ -34,10 +34,10 @@ impl Producer {
         &self,
         reader: &Reader<'_>,
     ) -> Result<RunStatus, PassError> {
-        let (job, stream) = (reader.job, reader.stream);
+        let (job, pass) = (reader.job, &reader.stream.cursor);
         let run_id = reader.tally.run_id();
         let readers = self.settings.kingdee.max_in_flight.max(1);
-        let saved = state::load_cursor(&self.pool, &job.name, &stream.cursor).await?;
+        let saved = state::load_cursor(&self.pool, &job.name, pass).await?;
         let (stored, open) = saved.unwrap_or((Cursor::Start, false));
         // Partition rows count only while the pass is open. An open pass with none of them open
         // (resumed as one stream since, or killed between its last partition and its close) is
@@ -54,7 +54,7 @@ impl Producer {
         let span = self.key_span(reader).await?;
         let table = if resumable {
             tracing::info!(job = %job.name, partitions = partitions.len(), readers, "Full pass resuming its partitions");
-            Table::new(&stream.cursor, stored, partitions, span)
+            Table::new(pass, stored, partitions, span)
         } else {
             let stored = if open { stored } else { Cursor::Start };
             let after = stored.key();
@@ -69,17 +69,11 @@ impl Producer {
                 })
                 .collect();
             state::plan_partitions(
-                &self.pool,
-                &job.name,
-                &stream.cursor,
-                &stored,
-                PREFIX,
-                &planned,
-                run_id,
+                &self.pool, &job.name, pass, &stored, PREFIX, &planned, run_id,
             )
             .await?;
             tracing::info!(job = %job.name, partitions = planned.len(), readers, span = ?span, "Full pass partitioned");
-            Table::new(&stream.cursor, stored, planned, span)
+            Table::new(pass, stored, planned, span)
         };
         let table = Arc::new(Mutex::new(table));
         let status = self.read_lanes(reader, &table, readers).await?;
@@ -92,15 +86,7 @@ impl Producer {
             tracing::info!(job = %job.name, splits, partitions, "Full pass read every partition");
             table.highest()
         };
-        state::store_cursor(
-            &self.pool,
-            &job.name,
-            &stream.cursor,
-            &reached,
-            false,
-            run_id,
-        )
-        .await?;
+        state::store_cursor(&self.pool, &job.name, pass, &reached, false, run_id).await?;
         Ok(RunStatus::Succeeded)
     }
 

@@ -150,9 +150,8 @@ impl Table {
         })
     }
 
-    /// Makes a stored split: lowers the lower half's bound and hands the upper half to a
-    /// reader. Only after the split is stored: the lower half then claims no key past `at`,
-    /// and cannot close on the lowered bound before the upper half exists.
+    /// Makes a split once it is stored ([`Table`] says why): lowers the lower half's bound and
+    /// hands the upper half to a reader.
     pub(super) fn apply_split(&mut self, split: Split, table: &Arc<Mutex<Table>>) -> Lane {
         if let Some(lower) = self.part(split.lower) {
             lower.until.store(split.at, Ordering::Release);

@@ -110,47 +110,40 @@ pub fn plan(batch: &[Received<'_>], written: &Written, tiers: usize) -> Plan {
                 plan.dead.push(dead(*class, reason));
                 continue;
             }
-            if received.leaves {
-                match written {
-                    Written::Committed(_) => {
-                        plan.written += 1;
-                        plan.left += 1;
-                    }
-                    Written::Transient(_) => to_retry.push(record),
-                }
-                continue;
-            }
             match written {
+                Written::Transient(_) => to_retry.push(record),
+                Written::Committed(_) if received.leaves => {
+                    plan.written += 1;
+                    plan.left += 1;
+                }
                 Written::Committed(refusals) => match refusals.iter().find(|r| r.row == row) {
                     Some(refusal) => plan.dead.push(dead(refusal.class, &refusal.reason)),
                     None => plan.written += 1,
                 },
-                Written::Transient(_) => to_retry.push(record),
             }
-            row += 1;
+            // Leaves are no rows of the sink and take no number.
+            row += usize::from(!received.leaves);
         }
-        let Written::Transient(error) = written else {
-            continue;
-        };
-        if to_retry.is_empty() {
-            continue;
-        }
-        let tier = received.attempt + 1;
-        if tier as usize > tiers {
-            let reason = format!("gave up after {tiers} retry tiers: {error}");
-            plan.dead.extend(to_retry.into_iter().map(|record| Dead {
-                delivery,
-                record: Some(record),
-                class: DeadClass::Exhausted,
-                reason: reason.clone(),
-            }));
-        } else {
-            plan.retries.push(Retry {
-                delivery,
-                records: to_retry,
-                tier,
-                reason: error.clone(),
-            });
+        if let Written::Transient(error) = written
+            && !to_retry.is_empty()
+        {
+            let tier = received.attempt + 1;
+            if tier as usize > tiers {
+                let reason = format!("gave up after {tiers} retry tiers: {error}");
+                plan.dead.extend(to_retry.into_iter().map(|record| Dead {
+                    delivery,
+                    record: Some(record),
+                    class: DeadClass::Exhausted,
+                    reason: reason.clone(),
+                }));
+            } else {
+                plan.retries.push(Retry {
+                    delivery,
+                    records: to_retry,
+                    tier,
+                    reason: error.clone(),
+                });
+            }
         }
     }
     plan
