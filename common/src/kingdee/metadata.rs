@@ -56,7 +56,10 @@ pub(crate) fn read(
     let result = &value["Result"];
     if status != StatusCode::OK || result["ResponseStatus"]["IsSuccess"] != json!(true) {
         classify(status, body, exchange)?;
-        return Err(malformed(exchange, "no ResponseStatus with IsSuccess true"));
+        return Err(KingdeeError::malformed(
+            exchange.request,
+            "no ResponseStatus with IsSuccess true",
+        ));
     }
     let data = &result["NeedReturnData"];
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
@@ -78,21 +81,16 @@ pub(crate) fn read(
         .filter(|field| !field.key.is_empty())
         .collect::<Vec<_>>();
     if fields.is_empty() {
-        return Err(malformed(exchange, "metadata without fields"));
+        return Err(KingdeeError::malformed(
+            exchange.request,
+            "metadata without fields",
+        ));
     }
     Ok(FormMetadata {
         form_id: text(&data["Id"]),
         pk_field: text(&data["PkFieldName"]),
         fields,
     })
-}
-
-fn malformed(exchange: &Exchange<'_>, detail: &str) -> KingdeeError {
-    KingdeeError::Malformed {
-        request: exchange.request.to_owned(),
-        detail: detail.to_owned(),
-        source: None,
-    }
 }
 
 #[cfg(test)]

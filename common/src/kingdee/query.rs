@@ -57,11 +57,7 @@ impl BillQuery {
     /// Takes the rows of a successful answer. Anything but an array of arrays of FieldKeys
     /// length is malformed: the page fails rather than lose a row.
     pub(crate) fn rows(&self, answer: Value) -> Result<Rows, KingdeeError> {
-        let malformed = |detail: String| KingdeeError::Malformed {
-            request: self.describe(),
-            detail,
-            source: None,
-        };
+        let malformed = |detail: String| KingdeeError::malformed(&self.describe(), detail);
         let Value::Array(rows) = answer else {
             return Err(malformed(format!(
                 "expected an array of rows, got {}",
