@@ -14,7 +14,7 @@ pub(super) fn quote(name: &str) -> String {
 /// MySQL's limit on placeholders in one statement.
 pub const MAX_PLACEHOLDERS: usize = 65_535;
 
-/// The statement text for a table, cached per row count by the caller.
+/// The statement text for a table.
 #[derive(Debug, Clone)]
 pub struct UpsertSql {
     head: String,
@@ -100,17 +100,8 @@ impl UpsertSql {
 
     /// The statement for `rows` rows.
     pub fn statement(&self, rows: usize) -> String {
-        let mut sql =
-            String::with_capacity(self.head.len() + rows * (self.row.len() + 2) + self.tail.len());
-        sql.push_str(&self.head);
-        for i in 0..rows {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&self.row);
-        }
-        sql.push_str(&self.tail);
-        sql
+        let rows = vec![self.row.as_str(); rows].join(", ");
+        format!("{}{rows}{}", self.head, self.tail)
     }
 }
 

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 use sqlx::Connection;
-use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection, MySqlPool};
-use sqlx::query::Query;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
 
 use super::bind::bind_value;
 use super::classify::{WriteErrorClass, classify_statement, is_unavailable};
@@ -340,26 +339,12 @@ impl MySqlSink {
         self.counters
             .statements
             .fetch_add(1, AtomicOrdering::Relaxed);
-        self.statement(rows, indices)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    }
-
-    /// The upsert of the rows at `indices`, values bound.
-    fn statement<'q>(
-        &self,
-        rows: &'q [MappedRow],
-        indices: &[usize],
-    ) -> Query<'q, MySql, MySqlArguments> {
         let sql = self.upsert.statement(indices.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for &i in indices {
-            for value in &rows[i] {
-                query = bind_value(query, value);
-            }
+        for value in indices.iter().flat_map(|&i| &rows[i]) {
+            query = bind_value(query, value);
         }
-        query
+        query.execute(conn).await.map(|_| ())
     }
 }
 
