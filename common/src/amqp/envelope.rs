@@ -15,6 +15,8 @@
 //! travels and the worker maps it, so a mapping fix also fixes replays. (Version 1, with each
 //! record an object, is gone: no installation ever stored one.)
 
+use std::fmt::Write as _;
+
 use serde::de::Error as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,10 +136,7 @@ impl Envelope {
             name.push_str(&format!("\nleave@{}", self.seen));
         }
         for entry in &self.records {
-            name.push('\n');
-            name.push_str(&entry.key.to_string());
-            name.push('@');
-            name.push_str(&entry.modified);
+            let _ = write!(name, "\n{}@{}", entry.key, entry.modified);
         }
         let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"urn:k3sync:message");
         Uuid::new_v5(&namespace, name.as_bytes())
