@@ -1,7 +1,6 @@
-//! The message body, the one shape every message of k3sync has: the producer's pages, the
-//! worker's retries and dead letters, ctl's replays. A batch of raw Kingdee records of one job —
-//! the field names once, then each record's key, version and values in that order, as Kingdee
-//! sends them:
+//! The message body, the one shape every message of k3sync has: the producer's pages, the worker's
+//! retries and dead letters, ctl's replays. A batch of raw Kingdee records of one job — the field
+//! names once, then each record's key, version and values in that order, as Kingdee sends them:
 //!
 //! `{"v":2,"job":…,"form_id":…,"run_id":…,"fields":["FMaterialId",…],"records":[{"key":…,"modified":…,"values":[…]}]}`
 //!
@@ -211,14 +210,8 @@ impl Envelope {
 
     /// Record `index` keyed by field name, for people to read.
     pub fn record(&self, index: usize) -> Option<Record> {
-        let entry = self.records.get(index)?;
-        Some(
-            self.fields
-                .iter()
-                .cloned()
-                .zip(entry.values.iter().cloned())
-                .collect(),
-        )
+        let values = self.records.get(index)?.values.iter().cloned();
+        Some(self.fields.iter().cloned().zip(values).collect())
     }
 
     /// The records of a page (read at `seen`) as envelopes of at most `per_message` records

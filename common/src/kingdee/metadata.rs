@@ -32,8 +32,7 @@ pub struct FormField {
 }
 
 impl FormMetadata {
-    /// The field `key` names, by the one field lookup (exact, then ignoring case as Kingdee
-    /// does).
+    /// The field `key` names, by the one field lookup (exact, then ignoring case as Kingdee does).
     pub fn field(&self, key: &str) -> Option<&FormField> {
         let keys: Vec<&str> = self.fields.iter().map(|f| f.key.as_str()).collect();
         field_position(&keys, key).map(|i| &self.fields[i])

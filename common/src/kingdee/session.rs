@@ -144,14 +144,13 @@ pub(crate) fn login_session_id(answer: &Value, request: &str) -> Result<String, 
             "no LoginResultType in the login answer",
         ));
     };
-    let message = answer
-        .get("Message")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty());
-    let sid = answer
-        .get("KDSVCSessionId")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        answer
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let (message, sid) = (text("Message"), text("KDSVCSessionId"));
     let missing = match (result_type, sid) {
         (1 | -5, Some(sid)) => return Ok(sid.to_owned()),
         (1 | -5, None) => "the login gave no KDSVCSessionId",

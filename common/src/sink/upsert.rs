@@ -40,15 +40,9 @@ impl UpsertSql {
         if let Some(c) = convergence {
             columns.extend(c.columns());
         }
-        let head = format!(
-            "INSERT INTO {} ({}) VALUES ",
-            quote(mapping.table()),
-            columns
-                .iter()
-                .map(|c| quote(c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let table = quote(mapping.table());
+        let quoted: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        let head = format!("INSERT INTO {table} ({}) VALUES ", quoted.join(", "));
         let row = format!("({})", vec!["?"; columns.len()].join(", "));
         // Stale-write guard: a row changes only when the incoming version is not older than the
         // stored one — for a converging job, the stamp, and between equal stamps (messages the

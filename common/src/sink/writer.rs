@@ -210,10 +210,8 @@ impl MySqlSink {
         if let Some(converging) = &self.converging {
             // Rows that were refused are harmless to take back: whatever is there stays unless
             // it is older than the key's tombstone.
-            let mut keys: Vec<i64> = rows
-                .iter()
-                .filter_map(|r| target_key(&r[self.mapping.key_index()]))
-                .collect();
+            let key = self.mapping.key_index();
+            let mut keys: Vec<i64> = rows.iter().filter_map(|r| target_key(&r[key])).collect();
             keys.sort_unstable();
             keys.dedup();
             let mut current = self.session(session).await?;
@@ -298,11 +296,8 @@ impl MySqlSink {
         };
         let cuts = size::chunks(indices.iter().map(|&i| sizes[i]), limits);
         let bytes = |cut: &Range<usize>| {
-            limits.fixed
-                + indices[cut.clone()]
-                    .iter()
-                    .map(|&i| sizes[i])
-                    .sum::<usize>()
+            let rows: usize = indices[cut.clone()].iter().map(|&i| sizes[i]).sum();
+            limits.fixed + rows
         };
         let classified = |bytes: usize| {
             move |error: sqlx::Error| {
