@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use sqlx::Connection;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
@@ -126,8 +126,8 @@ impl MySqlSink {
 
     pub fn stats(&self) -> SinkStats {
         SinkStats {
-            statements: self.counters.statements.load(AtomicOrdering::Relaxed),
-            refused_for_size: self.counters.refused_for_size.load(AtomicOrdering::Relaxed),
+            statements: self.counters.statements.load(Relaxed),
+            refused_for_size: self.counters.refused_for_size.load(Relaxed),
         }
     }
 
@@ -177,13 +177,11 @@ impl MySqlSink {
             if group.is_empty() {
                 continue;
             }
-            let Err((error, class)) = self.write_group(current, rows, &sizes, &group).await else {
+            let Err((class, error)) = self.write_group(current, rows, &sizes, &group).await else {
                 continue;
             };
             if class == WriteErrorClass::TooLarge {
-                self.counters
-                    .refused_for_size
-                    .fetch_add(1, AtomicOrdering::Relaxed);
+                self.counters.refused_for_size.fetch_add(1, Relaxed);
             }
             if class == WriteErrorClass::TooLarge || is_unavailable(&error) {
                 // The server closed it; the next group starts on a fresh connection and reads
@@ -287,7 +285,7 @@ impl MySqlSink {
         rows: &[MappedRow],
         sizes: &[usize],
         indices: &[usize],
-    ) -> Result<(), (sqlx::Error, WriteErrorClass)> {
+    ) -> Result<(), (WriteErrorClass, sqlx::Error)> {
         let limit = session.limit();
         let limits = ChunkLimits {
             fixed: self.fixed_bytes(),
@@ -299,12 +297,7 @@ impl MySqlSink {
             let rows: usize = indices[cut.clone()].iter().map(|&i| sizes[i]).sum();
             limits.fixed + rows
         };
-        let classified = |bytes: usize| {
-            move |error: sqlx::Error| {
-                let class = classify_statement(&error, bytes, limit);
-                (error, class)
-            }
-        };
+        let classified = |bytes| move |error| (classify_statement(&error, bytes, limit), error);
         let conn = session.conn();
         // Rows that fit in one statement (the usual batch) need no `BEGIN`/`COMMIT`: one
         // statement under autocommit (which the pool sets on every connection) is atomic on its
@@ -331,9 +324,7 @@ impl MySqlSink {
         rows: &[MappedRow],
         indices: &[usize],
     ) -> Result<(), sqlx::Error> {
-        self.counters
-            .statements
-            .fetch_add(1, AtomicOrdering::Relaxed);
+        self.counters.statements.fetch_add(1, Relaxed);
         let sql = self.upsert.statement(indices.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for value in indices.iter().flat_map(|&i| &rows[i]) {
