@@ -39,12 +39,8 @@ pub async fn connect(settings: &AmqpSettings, name: &str) -> Result<Connection, 
     for index in urls.connect_order() {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
         let url = redact(urls.expose(index));
-        match tokio::time::timeout(
-            NODE_TIMEOUT,
-            Connection::connect(urls.expose(index), properties),
-        )
-        .await
-        {
+        let connecting = Connection::connect(urls.expose(index), properties);
+        match tokio::time::timeout(NODE_TIMEOUT, connecting).await {
             Ok(Ok(connection)) => {
                 urls.used(index);
                 if urls.len() > 1 {

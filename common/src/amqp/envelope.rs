@@ -156,19 +156,16 @@ impl Envelope {
                 return Err(Self::version_error(body).unwrap_or(EnvelopeError::Undecodable(error)));
             }
         };
-        if let Some((i, entry)) = envelope
+        let width = envelope.fields.len();
+        if let Some(i) = envelope
             .records
             .iter()
-            .enumerate()
-            .find(|(_, e)| e.values.len() != envelope.fields.len())
+            .position(|e| e.values.len() != width)
         {
-            return Err(EnvelopeError::Undecodable(serde_json::Error::custom(
-                format!(
-                    "record {i} has {} values for {} fields",
-                    entry.values.len(),
-                    envelope.fields.len()
-                ),
-            )));
+            let values = envelope.records[i].values.len();
+            let problem = format!("record {i} has {values} values for {width} fields");
+            let error = serde_json::Error::custom(problem);
+            return Err(EnvelopeError::Undecodable(error));
         }
         Ok(envelope)
     }

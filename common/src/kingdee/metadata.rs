@@ -53,12 +53,10 @@ pub(crate) fn read(
     let json = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let value: Value = serde_json::from_slice(json).unwrap_or_default();
     let result = &value["Result"];
+    let malformed = |detail: &str| Err(KingdeeError::malformed(exchange.request, detail));
     if status != StatusCode::OK || result["ResponseStatus"]["IsSuccess"] != json!(true) {
         classify(status, body, exchange)?;
-        return Err(KingdeeError::malformed(
-            exchange.request,
-            "no ResponseStatus with IsSuccess true",
-        ));
+        return malformed("no ResponseStatus with IsSuccess true");
     }
     let data = &result["NeedReturnData"];
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
@@ -80,10 +78,7 @@ pub(crate) fn read(
         .filter(|field| !field.key.is_empty())
         .collect::<Vec<_>>();
     if fields.is_empty() {
-        return Err(KingdeeError::malformed(
-            exchange.request,
-            "metadata without fields",
-        ));
+        return malformed("metadata without fields");
     }
     Ok(FormMetadata {
         form_id: text(&data["Id"]),

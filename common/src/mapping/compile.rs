@@ -71,13 +71,11 @@ impl CompiledMapping {
                 expression: expression.clone(),
                 error,
             })?;
-            nodes.push(
-                Lowering {
-                    column,
-                    fields: &mut fields,
-                }
-                .lower(expr)?,
-            );
+            let mut lowering = Lowering {
+                column,
+                fields: &mut fields,
+            };
+            nodes.push(lowering.lower(expr)?);
             columns.push(column.clone());
         }
         let position = |role: &'static str, wanted: &str| {
@@ -216,18 +214,12 @@ fn missing(field: &SourceField) -> MappingError {
 
 impl fmt::Debug for CompiledMapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let columns: Vec<_> = self.columns.iter().zip(&self.expressions).collect();
         f.debug_struct("CompiledMapping")
             .field("table", &self.table)
             .field("key", &self.key_column())
             .field("version", &self.version_column())
-            .field(
-                "columns",
-                &self
-                    .columns
-                    .iter()
-                    .zip(&self.expressions)
-                    .collect::<Vec<_>>(),
-            )
+            .field("columns", &columns)
             .finish()
     }
 }
