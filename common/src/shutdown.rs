@@ -34,11 +34,11 @@ pub fn cancel_on_signal(token: CancellationToken) {
     });
 }
 
-/// Which of the two shutdown signals arrived.
+/// Which of the two shutdown signals arrived; the value is the signal's number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Received {
-    Terminate,
-    Interrupt,
+    Terminate = 15,
+    Interrupt = 2,
 }
 
 impl Received {
@@ -51,10 +51,7 @@ impl Received {
 
     /// 128 + the signal number, as a shell reports a process killed by it.
     fn exit_code(self) -> i32 {
-        match self {
-            Received::Terminate => 128 + 15,
-            Received::Interrupt => 128 + 2,
-        }
+        128 + self as i32
     }
 }
 

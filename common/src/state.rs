@@ -1,9 +1,9 @@
 //! k3sync's own tables: the producer's cursor (`sync_state`), the pass history (`sync_runs`) and
 //! the per-job named lock that keeps two producers from paging the same job at once.
 
+use sqlx::MySql;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 use sqlx::pool::PoolConnection;
-use sqlx::{MySql, Row};
 use uuid::Uuid;
 
 use crate::record::Cursor;
@@ -28,24 +28,17 @@ pub async fn load_cursor(
     job: &str,
     name: &str,
 ) -> Result<Option<(Cursor, bool)>, sqlx::Error> {
-    let row = sqlx::query(
+    let row: Option<(Option<String>, Option<i64>, bool)> = sqlx::query_as(
         "SELECT cursor_time, cursor_key, pass_open FROM sync_state WHERE job = ? AND mode = ?",
     )
     .bind(job)
     .bind(name)
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let time: Option<String> = row.try_get("cursor_time")?;
-    let key: Option<i64> = row.try_get("cursor_key")?;
-    let open: bool = row.try_get("pass_open")?;
-    let cursor = match (time, key) {
-        (Some(at), Some(key)) => Cursor::Timed { at, key },
-        (_, key) => Cursor::after(key),
-    };
-    Ok(Some((cursor, open)))
+    Ok(row.map(|(time, key, open)| match (time, key) {
+        (Some(at), Some(key)) => (Cursor::Timed { at, key }, open),
+        (_, key) => (Cursor::after(key), open),
+    }))
 }
 
 /// Stores the cursor of stream `name` after every confirm of a page has arrived (a partition's
@@ -77,7 +70,7 @@ pub async fn load_partitions(
     job: &str,
     prefix: &str,
 ) -> Result<Vec<StoredPartition>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, Option<i64>, Option<i64>, bool)> = sqlx::query_as(
         "SELECT mode, cursor_key, cursor_until, pass_open FROM sync_state \
          WHERE job = ? AND mode LIKE CONCAT(?, '%') ORDER BY mode",
     )
@@ -85,17 +78,15 @@ pub async fn load_partitions(
     .bind(prefix)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let key: Option<i64> = row.try_get("cursor_key")?;
-            Ok(StoredPartition {
-                name: row.try_get("mode")?,
-                cursor: Cursor::after(key),
-                until: row.try_get("cursor_until")?,
-                open: row.try_get("pass_open")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(name, key, until, open)| StoredPartition {
+            name,
+            cursor: Cursor::after(key),
+            until,
+            open,
         })
-        .collect()
+        .collect())
 }
 
 /// Opens a partitioned pass in one transaction: the pass's own row `pass` (open, at `cursor`),

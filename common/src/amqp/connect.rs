@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lapin::{Channel, Connection, ConnectionProperties};
 
-use crate::settings::AmqpSettings;
+use crate::settings::{AmqpSettings, redact};
 
 /// How long one node may take to accept a connection and log in before the next is tried: a
 /// host that is down without refusing (a dropped network) would otherwise hold the attempt for
@@ -38,13 +38,9 @@ pub async fn connect(settings: &AmqpSettings, name: &str) -> Result<Connection, 
     let mut last = ConnectError::NoAddress;
     for index in urls.connect_order() {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
-        let url = urls.redacted(index);
-        match tokio::time::timeout(
-            NODE_TIMEOUT,
-            Connection::connect(urls.expose(index), properties),
-        )
-        .await
-        {
+        let url = redact(urls.expose(index));
+        let connecting = Connection::connect(urls.expose(index), properties);
+        match tokio::time::timeout(NODE_TIMEOUT, connecting).await {
             Ok(Ok(connection)) => {
                 urls.used(index);
                 if urls.len() > 1 {

@@ -1,7 +1,6 @@
-//! The message body, the one shape every message of k3sync has: the producer's pages, the
-//! worker's retries and dead letters, ctl's replays. A batch of raw Kingdee records of one job —
-//! the field names once, then each record's key, version and values in that order, as Kingdee
-//! sends them:
+//! The message body, the one shape every message of k3sync has: the producer's pages, the worker's
+//! retries and dead letters, ctl's replays. A batch of raw Kingdee records of one job — the field
+//! names once, then each record's key, version and values in that order, as Kingdee sends them:
 //!
 //! `{"v":2,"job":…,"form_id":…,"run_id":…,"fields":["FMaterialId",…],"records":[{"key":…,"modified":…,"values":[…]}]}`
 //!
@@ -14,6 +13,8 @@
 //! A retry carries the records still to write, a dead letter exactly one. The raw record
 //! travels and the worker maps it, so a mapping fix also fixes replays. (Version 1, with each
 //! record an object, is gone: no installation ever stored one.)
+
+use std::fmt::Write as _;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Serialize};
@@ -134,10 +135,7 @@ impl Envelope {
             name.push_str(&format!("\nleave@{}", self.seen));
         }
         for entry in &self.records {
-            name.push('\n');
-            name.push_str(&entry.key.to_string());
-            name.push('@');
-            name.push_str(&entry.modified);
+            let _ = write!(name, "\n{}@{}", entry.key, entry.modified);
         }
         let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"urn:k3sync:message");
         Uuid::new_v5(&namespace, name.as_bytes())
@@ -158,19 +156,16 @@ impl Envelope {
                 return Err(Self::version_error(body).unwrap_or(EnvelopeError::Undecodable(error)));
             }
         };
-        if let Some((i, entry)) = envelope
+        let width = envelope.fields.len();
+        if let Some(i) = envelope
             .records
             .iter()
-            .enumerate()
-            .find(|(_, e)| e.values.len() != envelope.fields.len())
+            .position(|e| e.values.len() != width)
         {
-            return Err(EnvelopeError::Undecodable(serde_json::Error::custom(
-                format!(
-                    "record {i} has {} values for {} fields",
-                    entry.values.len(),
-                    envelope.fields.len()
-                ),
-            )));
+            let values = envelope.records[i].values.len();
+            let problem = format!("record {i} has {values} values for {width} fields");
+            let error = serde_json::Error::custom(problem);
+            return Err(EnvelopeError::Undecodable(error));
         }
         Ok(envelope)
     }
@@ -212,14 +207,8 @@ impl Envelope {
 
     /// Record `index` keyed by field name, for people to read.
     pub fn record(&self, index: usize) -> Option<Record> {
-        let entry = self.records.get(index)?;
-        Some(
-            self.fields
-                .iter()
-                .cloned()
-                .zip(entry.values.iter().cloned())
-                .collect(),
-        )
+        let values = self.records.get(index)?.values.iter().cloned();
+        Some(self.fields.iter().cloned().zip(values).collect())
     }
 
     /// The records of a page (read at `seen`) as envelopes of at most `per_message` records

@@ -49,10 +49,7 @@ impl Headers {
         Self {
             attempt: tier,
             error: Some(error.to_owned()),
-            class: None,
-            failed_at: None,
-            worker: None,
-            ..self.clone()
+            ..self.replayed()
         }
     }
 

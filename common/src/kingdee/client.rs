@@ -289,14 +289,9 @@ impl KingdeeClient {
             acct_id: &self.inner.acct_id,
             quote_body: false,
         };
+        let url = &self.inner.login_url;
         let result = self
-            .send(
-                &self.inner.login_url,
-                None,
-                HeaderMap::new(),
-                body,
-                &request,
-            )
+            .send(url, None, HeaderMap::new(), body, &request)
             .await
             .and_then(|reply| {
                 let answer = classify(reply.status, &reply.body, &exchange)?;
@@ -333,14 +328,8 @@ impl KingdeeClient {
         headers.insert(ACCEPT_CHARSET, HeaderValue::from_static("utf-8"));
         let started = Instant::now();
         let result = async {
-            let response = self
-                .inner
-                .http
-                .post(url)
-                .headers(headers)
-                .body(body)
-                .send()
-                .await?;
+            let http = &self.inner.http;
+            let response = http.post(url).headers(headers).body(body).send().await?;
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.bytes().await?.into();

@@ -105,6 +105,15 @@ impl KingdeeError {
         }
     }
 
+    /// An answer to `request` that could not be read, for want of what `detail` says.
+    pub(crate) fn malformed(request: &str, detail: impl Into<String>) -> Self {
+        Self::Malformed {
+            request: request.to_owned(),
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
     /// Kingdee itself refused who we are (not our own pause): what the auth gate counts.
     pub fn is_refusal(&self) -> bool {
         matches!(
@@ -184,11 +193,10 @@ pub(crate) fn classify(
         return Ok(value);
     };
     if response_status.get("IsSuccess").and_then(Value::as_bool) == Some(true) {
-        return Err(KingdeeError::Malformed {
-            request: exchange.request.to_owned(),
-            detail: "a ResponseStatus with IsSuccess true instead of data".into(),
-            source: None,
-        });
+        return Err(KingdeeError::malformed(
+            exchange.request,
+            "a ResponseStatus with IsSuccess true instead of data",
+        ));
     }
     let message = server_message(response_status);
     Err(match msg_code(response_status) {

@@ -32,8 +32,7 @@ pub struct FormField {
 }
 
 impl FormMetadata {
-    /// The field `key` names, by the one field lookup (exact, then ignoring case as Kingdee
-    /// does).
+    /// The field `key` names, by the one field lookup (exact, then ignoring case as Kingdee does).
     pub fn field(&self, key: &str) -> Option<&FormField> {
         let keys: Vec<&str> = self.fields.iter().map(|f| f.key.as_str()).collect();
         field_position(&keys, key).map(|i| &self.fields[i])
@@ -54,9 +53,10 @@ pub(crate) fn read(
     let json = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let value: Value = serde_json::from_slice(json).unwrap_or_default();
     let result = &value["Result"];
+    let malformed = |detail: &str| Err(KingdeeError::malformed(exchange.request, detail));
     if status != StatusCode::OK || result["ResponseStatus"]["IsSuccess"] != json!(true) {
         classify(status, body, exchange)?;
-        return Err(malformed(exchange, "no ResponseStatus with IsSuccess true"));
+        return malformed("no ResponseStatus with IsSuccess true");
     }
     let data = &result["NeedReturnData"];
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
@@ -78,21 +78,13 @@ pub(crate) fn read(
         .filter(|field| !field.key.is_empty())
         .collect::<Vec<_>>();
     if fields.is_empty() {
-        return Err(malformed(exchange, "metadata without fields"));
+        return malformed("metadata without fields");
     }
     Ok(FormMetadata {
         form_id: text(&data["Id"]),
         pk_field: text(&data["PkFieldName"]),
         fields,
     })
-}
-
-fn malformed(exchange: &Exchange<'_>, detail: &str) -> KingdeeError {
-    KingdeeError::Malformed {
-        request: exchange.request.to_owned(),
-        detail: detail.to_owned(),
-        source: None,
-    }
 }
 
 #[cfg(test)]

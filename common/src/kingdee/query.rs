@@ -57,33 +57,23 @@ impl BillQuery {
     /// Takes the rows of a successful answer. Anything but an array of arrays of FieldKeys
     /// length is malformed: the page fails rather than lose a row.
     pub(crate) fn rows(&self, answer: Value) -> Result<Rows, KingdeeError> {
-        let malformed = |detail: String| KingdeeError::Malformed {
-            request: self.describe(),
-            detail,
-            source: None,
-        };
+        let malformed = |detail: String| KingdeeError::malformed(&self.describe(), detail);
         let Value::Array(rows) = answer else {
-            return Err(malformed(format!(
-                "expected an array of rows, got {}",
-                kind(&answer)
-            )));
+            let got = kind(&answer);
+            return Err(malformed(format!("expected an array of rows, got {got}")));
         };
         let rows = rows
             .into_iter()
             .enumerate()
             .map(|(index, row)| {
                 let Value::Array(values) = row else {
-                    return Err(malformed(format!(
-                        "row {index} is {}, not an array",
-                        kind(&row)
-                    )));
+                    let got = kind(&row);
+                    return Err(malformed(format!("row {index} is {got}, not an array")));
                 };
-                if values.len() != self.field_keys.len() {
-                    return Err(malformed(format!(
-                        "row {index} has {} values for {} FieldKeys",
-                        values.len(),
-                        self.field_keys.len()
-                    )));
+                let (got, width) = (values.len(), self.field_keys.len());
+                if got != width {
+                    let detail = format!("row {index} has {got} values for {width} FieldKeys");
+                    return Err(malformed(detail));
                 }
                 Ok(values)
             })

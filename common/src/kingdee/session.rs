@@ -91,9 +91,6 @@ impl SessionStore {
             .filter_map(|value| value.to_str().ok())
             .filter_map(parse_set_cookie)
             .collect();
-        if cookies.is_empty() {
-            return;
-        }
         let mut session = self.lock();
         for (name, value) in cookies {
             session.set(&name, &value);
@@ -142,20 +139,18 @@ pub(crate) fn login_body(
 /// administrator's "deal with form" notice) with a non-empty `KDSVCSessionId`.
 pub(crate) fn login_session_id(answer: &Value, request: &str) -> Result<String, KingdeeError> {
     let Some(result_type) = answer.get("LoginResultType").and_then(Value::as_i64) else {
-        return Err(KingdeeError::Malformed {
-            request: request.to_owned(),
-            detail: "no LoginResultType in the login answer".into(),
-            source: None,
-        });
+        return Err(KingdeeError::malformed(
+            request,
+            "no LoginResultType in the login answer",
+        ));
     };
-    let message = answer
-        .get("Message")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty());
-    let sid = answer
-        .get("KDSVCSessionId")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        answer
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let (message, sid) = (text("Message"), text("KDSVCSessionId"));
     let missing = match (result_type, sid) {
         (1 | -5, Some(sid)) => return Ok(sid.to_owned()),
         (1 | -5, None) => "the login gave no KDSVCSessionId",

@@ -125,19 +125,16 @@ fn kd_hmac(msg: &str, key: &str) -> String {
 /// Anything but 32 characters gives `""`, as in the SDK; so does text that is not base64
 /// (the SDK would raise; only the gateway signature depends on this value).
 fn decode_app_secret(sec_part: &str) -> String {
-    if sec_part.chars().count() != 32 {
-        return String::new();
-    }
     match STANDARD.decode(sec_part) {
-        Ok(bytes) => {
+        Ok(bytes) if sec_part.chars().count() == 32 => {
             let xored: Vec<u8> = bytes
                 .iter()
-                .zip(APP_SECRET_XOR_KEY.iter())
+                .zip(APP_SECRET_XOR_KEY)
                 .map(|(a, k)| a ^ k)
                 .collect();
             STANDARD.encode(xored)
         }
-        Err(_) => String::new(),
+        _ => String::new(),
     }
 }
 

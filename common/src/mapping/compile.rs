@@ -71,13 +71,11 @@ impl CompiledMapping {
                 expression: expression.clone(),
                 error,
             })?;
-            nodes.push(
-                Lowering {
-                    column,
-                    fields: &mut fields,
-                }
-                .lower(expr)?,
-            );
+            let mut lowering = Lowering {
+                column,
+                fields: &mut fields,
+            };
+            nodes.push(lowering.lower(expr)?);
             columns.push(column.clone());
         }
         let position = |role: &'static str, wanted: &str| {
@@ -153,11 +151,8 @@ impl CompiledMapping {
     /// Fails on the first mapped column missing from `table_columns` (the live table's columns
     /// from `information_schema`, compared ignoring case).
     pub fn check_columns(&self, table_columns: &[String]) -> Result<(), MappingError> {
-        match self
-            .columns
-            .iter()
-            .find(|c| !table_columns.iter().any(|t| t.eq_ignore_ascii_case(c)))
-        {
+        let present = |c: &str| table_columns.iter().any(|t| t.eq_ignore_ascii_case(c));
+        match self.columns.iter().find(|c| !present(c)) {
             Some(column) => Err(MappingError::UnknownColumn {
                 column: column.clone(),
                 table: self.table.clone(),
@@ -167,10 +162,9 @@ impl CompiledMapping {
     }
 
     /// One value per column, in [`CompiledMapping::columns`] order, for a record as an array of
-    /// values: `positions[i]` is where
-    /// [`CompiledMapping::source_fields`]`[i]` sits in `values` (worked out once per message by
-    /// `record::positions`), `None` where the record lacks it — an error naming the field (a
-    /// field present with `null` is a null value).
+    /// values: `positions[i]` is where [`CompiledMapping::source_fields`]`[i]` sits in `values`
+    /// (worked out once per message by `record::positions`), `None` where the record lacks it — an
+    /// error naming the field (a field present with `null` is a null value).
     pub fn apply_row(
         &self,
         positions: &[Option<usize>],
@@ -178,12 +172,8 @@ impl CompiledMapping {
     ) -> Result<Vec<SqlValue>, MappingError> {
         let mut picked = Vec::with_capacity(self.fields.len());
         for (i, field) in self.fields.iter().enumerate() {
-            match positions
-                .get(i)
-                .copied()
-                .flatten()
-                .and_then(|p| values.get(p))
-            {
+            let at = positions.get(i).copied().flatten();
+            match at.and_then(|p| values.get(p)) {
                 Some(value) => picked.push(value),
                 None => return Err(missing(field)),
             }
@@ -224,18 +214,12 @@ fn missing(field: &SourceField) -> MappingError {
 
 impl fmt::Debug for CompiledMapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let columns: Vec<_> = self.columns.iter().zip(&self.expressions).collect();
         f.debug_struct("CompiledMapping")
             .field("table", &self.table)
             .field("key", &self.key_column())
             .field("version", &self.version_column())
-            .field(
-                "columns",
-                &self
-                    .columns
-                    .iter()
-                    .zip(&self.expressions)
-                    .collect::<Vec<_>>(),
-            )
+            .field("columns", &columns)
             .finish()
     }
 }

@@ -11,13 +11,10 @@
 //! text constant. Function arguments are quoted templates (`''` for a quote), numbers, bare
 //! `{Field}`s, `null`, or nested calls: `upper(trim('{FName}'))`. Function names ignore case.
 //!
-//! Functions: `trim`, `ltrim`, `rtrim`, `upper`, `lower`, `length`, `to_text`, `concat`,
-//! `substr`, `left`, `right`, `replace`, `coalesce`, `default`, `nullif`, `lookup`,
-//! `date_format`, `datetime`, `to_int`, `to_decimal` (see `functions/`). Null follows SQL
-//! (`trim(null)` is null); the parsing functions (`datetime`, `date_format`, `to_int`,
-//! `to_decimal`) read blank text as null; `lookup` without a match and without a default gives
-//! null. A mapping file and `[jobs.target.columns]` merge as `spec.rs` describes: file first,
-//! TOML columns override same-named entries.
+//! The functions are listed in `functions/`. Null follows SQL (`trim(null)` is null); the parsing
+//! functions (`datetime`, `date_format`, `to_int`, `to_decimal`) read blank text as null; `lookup`
+//! without a match and without a default gives null. A mapping file and `[jobs.target.columns]`
+//! merge as `spec.rs` describes: file first, TOML columns override same-named entries.
 
 mod compile;
 mod convert;

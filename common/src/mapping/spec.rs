@@ -49,10 +49,8 @@ impl MappingSpec {
                 })?
             }
         };
-        merge(
-            &mut columns,
-            target.columns.iter().map(|(c, e)| (c.clone(), e.clone())),
-        );
+        let overrides = target.columns.iter().map(|(c, e)| (c.clone(), e.clone()));
+        merge(&mut columns, overrides);
         Ok(Self {
             table: target.table.clone(),
             key: target.key.clone(),

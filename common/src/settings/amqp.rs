@@ -18,11 +18,10 @@ pub struct AmqpSettings {
     /// password: set it through the environment (`K3SYNC__AMQP__URL`).
     pub url: BrokerUrls,
     /// Replicas of the work queue and the retry tiers (quorum queues) when they are first declared;
-    /// RabbitMQ caps it at the cluster's size, so 3 gives one replica on a single node and three
-    /// on a 3-node cluster.
-    /// Odd numbers: a quorum queue needs a majority of its replicas up. Changing it later does not
-    /// change an existing queue (`rabbitmq-queues grow`/`shrink` do); `ctl check` warns when a
-    /// work queue has fewer replicas than this.
+    /// RabbitMQ caps it at the cluster's size, so 3 gives one replica on a single node and three on
+    /// a 3-node cluster. Odd numbers: a quorum queue needs a majority of its replicas up. Changing
+    /// it later does not change an existing queue (`rabbitmq-queues grow`/`shrink` do); `ctl check`
+    /// warns when a work queue has fewer replicas than this.
     pub quorum_replicas: u32,
     /// Delays of the retry tiers in seconds, in order (tier n is `k3sync.<job>.retry.<n>`); at
     /// least one tier, each above 0.

@@ -51,11 +51,6 @@ impl BrokerUrls {
         self.urls[index].expose_secret()
     }
 
-    /// The address at `index` with its password replaced by `***`, for logs and messages.
-    pub fn redacted(&self, index: usize) -> String {
-        redact(self.expose(index))
-    }
-
     /// The indexes in the order the next connection tries them: from the one after the last
     /// used (the first address before any connection), round the list once.
     pub fn connect_order(&self) -> Vec<usize> {

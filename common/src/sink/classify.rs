@@ -97,17 +97,14 @@ fn lost_connection(error: &sqlx::Error) -> bool {
 pub fn classify(error: &sqlx::Error) -> WriteErrorClass {
     match error {
         sqlx::Error::Database(db) => {
-            if let Some(mysql) = db.try_downcast_ref::<MySqlDatabaseError>() {
-                let number = mysql.number();
-                if number == PACKET_TOO_LARGE {
-                    return WriteErrorClass::TooLarge;
-                }
-                if TRANSIENT_NUMBERS.contains(&number) {
-                    return WriteErrorClass::Transient;
-                }
-                if PERMANENT_NUMBERS.contains(&number) {
-                    return WriteErrorClass::Permanent;
-                }
+            match db
+                .try_downcast_ref::<MySqlDatabaseError>()
+                .map(MySqlDatabaseError::number)
+            {
+                Some(PACKET_TOO_LARGE) => return WriteErrorClass::TooLarge,
+                Some(n) if TRANSIENT_NUMBERS.contains(&n) => return WriteErrorClass::Transient,
+                Some(n) if PERMANENT_NUMBERS.contains(&n) => return WriteErrorClass::Permanent,
+                _ => {}
             }
             match db.code().as_deref().map(|s| s.get(..2).unwrap_or(s)) {
                 // SQLSTATE class 22 (data exception) and 23 (integrity constraint violation).

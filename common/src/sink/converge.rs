@@ -163,11 +163,8 @@ impl Convergence {
         table_columns: &[String],
     ) -> Result<(), ConvergenceError> {
         let settings = std::iter::once(STAMP).chain(self.mark.as_ref().map(|_| MARK));
-        match self
-            .columns()
-            .zip(settings)
-            .find(|(c, _)| !table_columns.iter().any(|t| t.eq_ignore_ascii_case(c)))
-        {
+        let present = |c: &str| table_columns.iter().any(|t| t.eq_ignore_ascii_case(c));
+        match self.columns().zip(settings).find(|(c, _)| !present(c)) {
             Some((column, setting)) => Err(ConvergenceError::Missing {
                 setting,
                 column: column.to_owned(),

@@ -14,7 +14,7 @@ pub(super) fn quote(name: &str) -> String {
 /// MySQL's limit on placeholders in one statement.
 pub const MAX_PLACEHOLDERS: usize = 65_535;
 
-/// The statement text for a table, cached per row count by the caller.
+/// The statement text for a table.
 #[derive(Debug, Clone)]
 pub struct UpsertSql {
     head: String,
@@ -40,15 +40,9 @@ impl UpsertSql {
         if let Some(c) = convergence {
             columns.extend(c.columns());
         }
-        let head = format!(
-            "INSERT INTO {} ({}) VALUES ",
-            quote(mapping.table()),
-            columns
-                .iter()
-                .map(|c| quote(c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let table = quote(mapping.table());
+        let quoted: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        let head = format!("INSERT INTO {table} ({}) VALUES ", quoted.join(", "));
         let row = format!("({})", vec!["?"; columns.len()].join(", "));
         // Stale-write guard: a row changes only when the incoming version is not older than the
         // stored one — for a converging job, the stamp, and between equal stamps (messages the
@@ -100,17 +94,8 @@ impl UpsertSql {
 
     /// The statement for `rows` rows.
     pub fn statement(&self, rows: usize) -> String {
-        let mut sql =
-            String::with_capacity(self.head.len() + rows * (self.row.len() + 2) + self.tail.len());
-        sql.push_str(&self.head);
-        for i in 0..rows {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&self.row);
-        }
-        sql.push_str(&self.tail);
-        sql
+        let rows = vec![self.row.as_str(); rows].join(", ");
+        format!("{}{rows}{}", self.head, self.tail)
     }
 }
 

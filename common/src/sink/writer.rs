@@ -9,11 +9,10 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use sqlx::Connection;
-use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection, MySqlPool};
-use sqlx::query::Query;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
 
 use super::bind::bind_value;
 use super::classify::{WriteErrorClass, classify_statement, is_unavailable};
@@ -127,8 +126,8 @@ impl MySqlSink {
 
     pub fn stats(&self) -> SinkStats {
         SinkStats {
-            statements: self.counters.statements.load(AtomicOrdering::Relaxed),
-            refused_for_size: self.counters.refused_for_size.load(AtomicOrdering::Relaxed),
+            statements: self.counters.statements.load(Relaxed),
+            refused_for_size: self.counters.refused_for_size.load(Relaxed),
         }
     }
 
@@ -178,13 +177,11 @@ impl MySqlSink {
             if group.is_empty() {
                 continue;
             }
-            let Err((error, class)) = self.write_group(current, rows, &sizes, &group).await else {
+            let Err((class, error)) = self.write_group(current, rows, &sizes, &group).await else {
                 continue;
             };
             if class == WriteErrorClass::TooLarge {
-                self.counters
-                    .refused_for_size
-                    .fetch_add(1, AtomicOrdering::Relaxed);
+                self.counters.refused_for_size.fetch_add(1, Relaxed);
             }
             if class == WriteErrorClass::TooLarge || is_unavailable(&error) {
                 // The server closed it; the next group starts on a fresh connection and reads
@@ -211,10 +208,8 @@ impl MySqlSink {
         if let Some(converging) = &self.converging {
             // Rows that were refused are harmless to take back: whatever is there stays unless
             // it is older than the key's tombstone.
-            let mut keys: Vec<i64> = rows
-                .iter()
-                .filter_map(|r| target_key(&r[self.mapping.key_index()]))
-                .collect();
+            let key = self.mapping.key_index();
+            let mut keys: Vec<i64> = rows.iter().filter_map(|r| target_key(&r[key])).collect();
             keys.sort_unstable();
             keys.dedup();
             let mut current = self.session(session).await?;
@@ -290,7 +285,7 @@ impl MySqlSink {
         rows: &[MappedRow],
         sizes: &[usize],
         indices: &[usize],
-    ) -> Result<(), (sqlx::Error, WriteErrorClass)> {
+    ) -> Result<(), (WriteErrorClass, sqlx::Error)> {
         let limit = session.limit();
         let limits = ChunkLimits {
             fixed: self.fixed_bytes(),
@@ -299,18 +294,10 @@ impl MySqlSink {
         };
         let cuts = size::chunks(indices.iter().map(|&i| sizes[i]), limits);
         let bytes = |cut: &Range<usize>| {
-            limits.fixed
-                + indices[cut.clone()]
-                    .iter()
-                    .map(|&i| sizes[i])
-                    .sum::<usize>()
+            let rows: usize = indices[cut.clone()].iter().map(|&i| sizes[i]).sum();
+            limits.fixed + rows
         };
-        let classified = |bytes: usize| {
-            move |error: sqlx::Error| {
-                let class = classify_statement(&error, bytes, limit);
-                (error, class)
-            }
-        };
+        let classified = |bytes| move |error| (classify_statement(&error, bytes, limit), error);
         let conn = session.conn();
         // Rows that fit in one statement (the usual batch) need no `BEGIN`/`COMMIT`: one
         // statement under autocommit (which the pool sets on every connection) is atomic on its
@@ -337,29 +324,13 @@ impl MySqlSink {
         rows: &[MappedRow],
         indices: &[usize],
     ) -> Result<(), sqlx::Error> {
-        self.counters
-            .statements
-            .fetch_add(1, AtomicOrdering::Relaxed);
-        self.statement(rows, indices)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    }
-
-    /// The upsert of the rows at `indices`, values bound.
-    fn statement<'q>(
-        &self,
-        rows: &'q [MappedRow],
-        indices: &[usize],
-    ) -> Query<'q, MySql, MySqlArguments> {
+        self.counters.statements.fetch_add(1, Relaxed);
         let sql = self.upsert.statement(indices.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for &i in indices {
-            for value in &rows[i] {
-                query = bind_value(query, value);
-            }
+        for value in indices.iter().flat_map(|&i| &rows[i]) {
+            query = bind_value(query, value);
         }
-        query
+        query.execute(conn).await.map(|_| ())
     }
 }
 

@@ -11,137 +11,78 @@ use crate::settings::SyncMode;
 /// The label naming a k3sync job (`jobs[].name`).
 pub const JOB: &str = "sync_job";
 
-// Producer: passes.
-pub const PASSES: &str = "k3sync_passes_total";
-pub const LAST_SUCCESS: &str = "k3sync_last_success_timestamp_seconds";
-pub const FAILED_IN_A_ROW: &str = "k3sync_passes_failed_in_a_row";
-pub const SCHEDULE: &str = "k3sync_pass_schedule_seconds";
-pub const PAGES_FETCHED: &str = "k3sync_pages_fetched_total";
-pub const RECORDS_PUBLISHED: &str = "k3sync_records_published_total";
-// Producer: the queues, sampled all the time.
-pub const QUEUE_DEPTH: &str = "k3sync_queue_depth";
-pub const QUEUE_CONSUMERS: &str = "k3sync_queue_consumers";
-// Worker.
-pub const RECORDS_WRITTEN: &str = "k3sync_records_written_total";
-pub const RECORDS_LEFT: &str = "k3sync_records_left_total";
-pub const RECORDS_RETRIED: &str = "k3sync_records_retried_total";
-pub const RECORDS_DEAD_LETTERED: &str = "k3sync_records_dead_lettered_total";
-pub const BATCH_RECORDS: &str = "k3sync_batch_records";
-pub const WRITE_SECONDS: &str = "k3sync_write_seconds";
-pub const WRITE_RETRIES: &str = "k3sync_write_retries_total";
-pub const RECONNECTS: &str = "k3sync_reconnects_total";
-pub const RECORD_LAG: &str = "k3sync_record_lag_seconds";
-// Kingdee client.
-pub const KINGDEE_REQUESTS: &str = "k3sync_kingdee_requests_total";
-pub const KINGDEE_REQUEST_SECONDS: &str = "k3sync_kingdee_request_seconds";
-pub const KINGDEE_RETRIES: &str = "k3sync_kingdee_retries_total";
-pub const KINGDEE_AUTH_BACKOFF: &str = "k3sync_kingdee_auth_backoff_seconds";
-pub const KINGDEE_AUTH_HELD: &str = "k3sync_kingdee_auth_held_total";
-// Every long-running binary.
-pub const BUILD_INFO: &str = "k3sync_build_info";
-pub const READY: &str = "k3sync_ready";
-pub const UP_SINCE: &str = "k3sync_up_since_timestamp_seconds";
-pub const QUEUE_SAMPLE_FAILURES: &str = "k3sync_queue_sample_failures_total";
+/// Each series' name constant and its HELP text, written once; [`CATALOGUE`] lists them all.
+macro_rules! series {
+    ($($name:ident = $series:literal, $help:literal;)*) => {
+        $(pub const $name: &str = $series;)*
+        /// (name, HELP) of every series; the kind is in the name's use (counters end in `_total`).
+        pub const CATALOGUE: &[(&str, &str)] = &[$(($name, $help)),*];
+    };
+}
 
-/// (name, HELP) of every series; the kind is in the name's use (counters end in `_total`).
-pub const CATALOGUE: [(&str, &str); 26] = [
-    (
-        PASSES,
-        "Producer passes by sync_job, mode and result (succeeded, failed, skipped, cancelled).",
-    ),
-    (
-        LAST_SUCCESS,
-        "Unix time the sync_job's last successful pass finished (from sync_runs).",
-    ),
-    (
-        FAILED_IN_A_ROW,
-        "Passes of the sync_job that failed since its last successful one (from sync_runs).",
-    ),
-    (
-        SCHEDULE,
-        "Seconds between two scheduled passes of the sync_job (jobs[].schedule_secs).",
-    ),
-    (PAGES_FETCHED, "Kingdee pages fetched and published."),
-    (
-        RECORDS_PUBLISHED,
-        "Records published and confirmed by the broker.",
-    ),
-    (
-        QUEUE_DEPTH,
-        "Messages ready in a queue of the sync_job (kind work, retry or dead), sampled by the producer.",
-    ),
-    (
-        QUEUE_CONSUMERS,
-        "Consumers of a queue of the sync_job (kind work, retry or dead), sampled by the producer.",
-    ),
-    (
-        RECORDS_WRITTEN,
-        "Records written to the target table (leaves included, see k3sync_records_left_total).",
-    ),
-    (
-        RECORDS_LEFT,
-        "Leave records written for a converging sync_job (tombstone kept; the row deleted or marked unless newer); counted in k3sync_records_written_total too.",
-    ),
-    (
-        RECORDS_RETRIED,
-        "Records sent to a retry tier after a transient database failure.",
-    ),
-    (
-        RECORDS_DEAD_LETTERED,
-        "Records dead-lettered, by class (see ctl dlq list --class).",
-    ),
-    (
-        BATCH_RECORDS,
-        "Records written per batch (leaves included).",
-    ),
-    (WRITE_SECONDS, "Seconds to write one batch."),
-    (
-        WRITE_RETRIES,
-        "In-process retries of a batch after a transient database failure.",
-    ),
-    (
-        RECONNECTS,
-        "Broker sessions of a worker that ended and were reopened.",
-    ),
-    (
-        RECORD_LAG,
-        "Seconds from a record's FModifyDate to its write (sampled per batch).",
-    ),
-    (
-        KINGDEE_REQUESTS,
-        "Kingdee requests by service, outcome (ok, error) and error_class.",
-    ),
-    (KINGDEE_REQUEST_SECONDS, "Seconds per Kingdee request."),
-    (
-        KINGDEE_RETRIES,
-        "Kingdee requests retried (transient errors, a refused session once).",
-    ),
-    (
-        KINGDEE_AUTH_BACKOFF,
-        "Pause before the next Kingdee call after authentication refusals; 0 once a call authenticates.",
-    ),
-    (
-        KINGDEE_AUTH_HELD,
-        "Kingdee calls not sent because authentication is paused after refusals.",
-    ),
-    (
-        BUILD_INFO,
-        "Always 1; the labels name the binary and its version.",
-    ),
-    (
-        READY,
-        "1 while /readyz answers 200 (MySQL, the broker and the watched jobs are fine), else 0.",
-    ),
-    (UP_SINCE, "Unix time the process started serving metrics."),
-    (
-        QUEUE_SAMPLE_FAILURES,
-        "Queue samples the producer could not take (broker unreachable).",
-    ),
-];
+series! {
+    // Producer: passes.
+    PASSES = "k3sync_passes_total",
+        "Producer passes by sync_job, mode and result (succeeded, failed, skipped, cancelled).";
+    LAST_SUCCESS = "k3sync_last_success_timestamp_seconds",
+        "Unix time the sync_job's last successful pass finished (from sync_runs).";
+    FAILED_IN_A_ROW = "k3sync_passes_failed_in_a_row",
+        "Passes of the sync_job that failed since its last successful one (from sync_runs).";
+    SCHEDULE = "k3sync_pass_schedule_seconds",
+        "Seconds between two scheduled passes of the sync_job (jobs[].schedule_secs).";
+    PAGES_FETCHED = "k3sync_pages_fetched_total",
+        "Kingdee pages fetched and published.";
+    RECORDS_PUBLISHED = "k3sync_records_published_total",
+        "Records published and confirmed by the broker.";
+    // Producer: the queues, sampled all the time.
+    QUEUE_DEPTH = "k3sync_queue_depth",
+        "Messages ready in a queue of the sync_job (kind work, retry or dead), sampled by the producer.";
+    QUEUE_CONSUMERS = "k3sync_queue_consumers",
+        "Consumers of a queue of the sync_job (kind work, retry or dead), sampled by the producer.";
+    // Worker.
+    RECORDS_WRITTEN = "k3sync_records_written_total",
+        "Records written to the target table (leaves included, see k3sync_records_left_total).";
+    RECORDS_LEFT = "k3sync_records_left_total",
+        "Leave records written for a converging sync_job (tombstone kept; the row deleted or marked unless newer); counted in k3sync_records_written_total too.";
+    RECORDS_RETRIED = "k3sync_records_retried_total",
+        "Records sent to a retry tier after a transient database failure.";
+    RECORDS_DEAD_LETTERED = "k3sync_records_dead_lettered_total",
+        "Records dead-lettered, by class (see ctl dlq list --class).";
+    BATCH_RECORDS = "k3sync_batch_records",
+        "Records written per batch (leaves included).";
+    WRITE_SECONDS = "k3sync_write_seconds",
+        "Seconds to write one batch.";
+    WRITE_RETRIES = "k3sync_write_retries_total",
+        "In-process retries of a batch after a transient database failure.";
+    RECONNECTS = "k3sync_reconnects_total",
+        "Broker sessions of a worker that ended and were reopened.";
+    RECORD_LAG = "k3sync_record_lag_seconds",
+        "Seconds from a record's FModifyDate to its write (sampled per batch).";
+    // Kingdee client.
+    KINGDEE_REQUESTS = "k3sync_kingdee_requests_total",
+        "Kingdee requests by service, outcome (ok, error) and error_class.";
+    KINGDEE_REQUEST_SECONDS = "k3sync_kingdee_request_seconds",
+        "Seconds per Kingdee request.";
+    KINGDEE_RETRIES = "k3sync_kingdee_retries_total",
+        "Kingdee requests retried (transient errors, a refused session once).";
+    KINGDEE_AUTH_BACKOFF = "k3sync_kingdee_auth_backoff_seconds",
+        "Pause before the next Kingdee call after authentication refusals; 0 once a call authenticates.";
+    KINGDEE_AUTH_HELD = "k3sync_kingdee_auth_held_total",
+        "Kingdee calls not sent because authentication is paused after refusals.";
+    // Every long-running binary.
+    BUILD_INFO = "k3sync_build_info",
+        "Always 1; the labels name the binary and its version.";
+    READY = "k3sync_ready",
+        "1 while /readyz answers 200 (MySQL, the broker and the watched jobs are fine), else 0.";
+    UP_SINCE = "k3sync_up_since_timestamp_seconds",
+        "Unix time the process started serving metrics.";
+    QUEUE_SAMPLE_FAILURES = "k3sync_queue_sample_failures_total",
+        "Queue samples the producer could not take (broker unreachable).";
+}
 
 /// Gives every series its HELP text; called once the recorder is installed.
 pub fn describe() {
-    for (name, help) in CATALOGUE {
+    for &(name, help) in CATALOGUE {
         if name.ends_with("_total") {
             metrics::describe_counter!(name, help);
         } else if is_histogram(name) {
@@ -153,13 +94,10 @@ pub fn describe() {
 }
 
 fn is_histogram(name: &str) -> bool {
-    [
-        BATCH_RECORDS,
-        WRITE_SECONDS,
-        RECORD_LAG,
-        KINGDEE_REQUEST_SECONDS,
-    ]
-    .contains(&name)
+    matches!(
+        name,
+        BATCH_RECORDS | WRITE_SECONDS | RECORD_LAG | KINGDEE_REQUEST_SECONDS
+    )
 }
 
 /// `k3sync_build_info{binary, version} 1` and the start time.

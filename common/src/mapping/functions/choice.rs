@@ -68,15 +68,13 @@ pub(super) fn lookup(args: Args) -> Result<Eval, ArgumentError> {
     Ok(Box::new(move |fields| {
         let value = value.eval(fields)?;
         let text = value.as_text();
-        match table
+        let matched = table
             .iter()
             .find(|(key, _)| key.as_deref() == text.as_deref())
-        {
-            Some((_, result)) => Ok(result.eval(fields)?),
-            None => match &otherwise {
-                Some(node) => Ok(node.eval(fields)?),
-                None => Ok(SqlValue::Null),
-            },
+            .map(|(_, result)| result);
+        match matched.or(otherwise.as_ref()) {
+            Some(node) => Ok(node.eval(fields)?),
+            None => Ok(SqlValue::Null),
         }
     }))
 }

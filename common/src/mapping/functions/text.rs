@@ -63,12 +63,9 @@ pub(super) fn substr(mut args: Args) -> Result<Eval, ArgumentError> {
         let Some(start) = int_arg(&start, fields)? else {
             return Ok(SqlValue::Null);
         };
-        let length = match &length {
-            None => None,
-            Some(node) => match int_arg(node, fields)? {
-                None => return Ok(SqlValue::Null),
-                some => some,
-            },
+        let length = match length.as_ref().map(|n| int_arg(n, fields)).transpose()? {
+            Some(None) => return Ok(SqlValue::Null),
+            length => length.flatten(),
         };
         Ok(SqlValue::Text(substring(&text, start, length)))
     }))
