@@ -2,7 +2,7 @@
 //! (QueryBusinessInfo), for the operator to review and then run (`--create` runs it). k3sync's
 //! own tables stay in the migrations; a target table belongs to the CRM.
 //!
-//! Types follow each field's element type in the metadata ([`column_type`]); every column but
+//! Types follow each field's element type in the metadata (`column_type`); every column but
 //! the key is NULL-able (Kingdee sends nulls, and rows with NULL dates exist). A field the
 //! metadata does not list is typed as text, with a comment saying so.
 

@@ -1,5 +1,5 @@
 //! Kingdee K3Cloud WebAPI client: the source end of the pipeline. The producer asks it for one
-//! ExecuteBillQuery page at a time ([`KingdeeClient`]), paging by keyset ([`Keyset`], [`Cursor`]).
+//! ExecuteBillQuery page at a time ([`KingdeeClient`]), paging by keyset ([`Keyset`], [`Cursor`](crate::record::Cursor)).
 
 mod auth_gate;
 mod client;

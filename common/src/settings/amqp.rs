@@ -37,7 +37,7 @@ pub struct AmqpSettings {
     pub max_message_bytes: usize,
 }
 
-/// The url is empty here; [`AmqpSettings::validate`] reports it missing.
+/// The url is empty here; `AmqpSettings::validate` reports it missing.
 impl Default for AmqpSettings {
     fn default() -> Self {
         Self {

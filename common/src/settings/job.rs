@@ -108,7 +108,7 @@ pub struct JobSettings {
     pub target: TargetSettings,
 }
 
-/// The name and form are empty here; [`JobSettings::validate`] reports them missing.
+/// The name and form are empty here; `JobSettings::validate` reports them missing.
 impl Default for JobSettings {
     fn default() -> Self {
         Self {
@@ -174,7 +174,7 @@ pub fn known_key_field(form_id: &str) -> Option<&'static str> {
 
 impl JobSettings {
     /// Fills in what depends on other settings (the form's key field); called once, when the
-    /// settings load, before [`JobSettings::validate`].
+    /// settings load, before `JobSettings::validate`.
     pub(super) fn resolve_defaults(&mut self) {
         if self.key_field.trim().is_empty()
             && let Some(key) = known_key_field(&self.form_id)

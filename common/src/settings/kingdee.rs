@@ -63,7 +63,7 @@ pub struct KingdeeSettings {
     pub auth_backoff: AuthBackoffSettings,
 }
 
-/// The required keys are empty here; [`KingdeeSettings::validate`] reports them missing.
+/// The required keys are empty here; `KingdeeSettings::validate` reports them missing.
 impl Default for KingdeeSettings {
     fn default() -> Self {
         Self {

@@ -20,7 +20,7 @@ pub struct MySqlSettings {
     pub lock_wait_timeout_secs: u32,
 }
 
-/// The url is empty here; [`MySqlSettings::validate`] reports it missing.
+/// The url is empty here; `MySqlSettings::validate` reports it missing.
 impl Default for MySqlSettings {
     fn default() -> Self {
         Self {

@@ -89,7 +89,7 @@ impl LeaveSql {
         )
     }
 
-    /// Writes `leaves` (in key order, one per key: [`in_key_order`]) in one transaction: every
+    /// Writes `leaves` (in key order, one per key: `in_key_order`) in one transaction: every
     /// tombstone first, then the rows, each in key order, so that concurrent workers lock in one
     /// order.
     pub async fn leave(

@@ -90,7 +90,7 @@ impl Default for Mix {
 }
 
 impl Mix {
-    /// The weights in the order [`planner`] reads them.
+    /// The weights in the order `planner` reads them.
     pub fn weights(&self) -> [u32; 7] {
         [
             self.edit,
