@@ -21,7 +21,7 @@ mod world;
 
 use clap::{Parser, Subcommand};
 
-use crate::world::Rows;
+use crate::world::{Detection, Rows};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +45,11 @@ enum Command {
         /// producer.max_queue_depth (messages) for the run.
         #[arg(long, default_value_t = 100_000)]
         max_queue_depth: u32,
+        /// How the job detects changes: `demo` (the demo settings: watched dates, overlap,
+        /// converging), or `modify-date-only` (one FModifyDate stream, no leaves: as the job
+        /// was before convergence, to compare with builds from before it).
+        #[arg(long, value_enum, default_value = "demo")]
+        detection: Detection,
     },
     /// One worker draining a full queue vs the raw upsert of the same rows.
     Worker {
@@ -57,6 +62,9 @@ enum Command {
         /// Connections of the raw reference (the worker writes one batch at a time: 1).
         #[arg(long, default_value_t = 1)]
         raw_connections: usize,
+        /// As for `producer`.
+        #[arg(long, value_enum, default_value = "demo")]
+        detection: Detection,
     },
     /// End to end with the chart, the incremental figure and both references.
     E2e {
@@ -80,6 +88,9 @@ enum Command {
         /// The producer's schedule_secs.
         #[arg(long, default_value_t = 5)]
         schedule_secs: u64,
+        /// As for `producer`.
+        #[arg(long, value_enum, default_value = "demo")]
+        detection: Detection,
     },
     /// Convergence: an idle incremental pass before and after, and a reconciliation.
     Converge {
@@ -126,11 +137,13 @@ async fn main() -> anyhow::Result<()> {
             sizes,
             rows,
             max_queue_depth,
+            detection,
         } => {
             suite::producer::run(suite::producer::Args {
                 sizes,
                 rows,
                 max_queue_depth,
+                detection,
             })
             .await
         }
@@ -139,11 +152,13 @@ async fn main() -> anyhow::Result<()> {
             rows,
             max_queue_depth,
             raw_connections,
+            detection,
         } => {
             let args = suite::producer::Args {
                 sizes,
                 rows,
                 max_queue_depth,
+                detection,
             };
             suite::worker::run(args, raw_connections).await
         }
@@ -155,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             touches,
             touch_count,
             schedule_secs,
+            detection,
         } => {
             suite::e2e::run(suite::e2e::Args {
                 size,
@@ -164,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
                 touches,
                 touch_count,
                 schedule_secs,
+                detection,
             })
             .await
         }

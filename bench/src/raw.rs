@@ -1,15 +1,16 @@
 //! The raw reference: already-mapped rows upserted straight into an identical empty table with
 //! multi-row `INSERT … ON DUPLICATE KEY UPDATE` statements (the sink's own statement text, stale
-//! write guard included) of `batch` rows each, autocommit, over `connections` connections. No
-//! broker, no decoding, no mapping, no sorting: the most MySQL takes from one client this way.
+//! write guard included: for a converging job its stamp and mark columns too) of `batch` rows
+//! each, autocommit, over `connections` connections. No broker, no decoding, no mapping, no
+//! sorting: the most MySQL takes from one client this way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use k3sync_common::mapping::{CompiledMapping, SqlValue};
-use k3sync_common::settings::MySqlSettings;
-use k3sync_common::sink::{MappedRow, UpsertSql};
+use k3sync_common::settings::{LeaveSettings, MySqlSettings};
+use k3sync_common::sink::{Convergence, MappedRow, UpsertSql};
 use sqlx::mysql::{MySql, MySqlArguments};
 use sqlx::query::Query;
 use sqlx::{ConnectOptions, Connection};
@@ -24,16 +25,37 @@ pub async fn create_copy(pool: &sqlx::MySqlPool, table: &str, like: &str) -> any
     Ok(())
 }
 
-/// Upserts every row into the mapping's table; returns the time from the first statement to
+/// The statement the job's sink writes and `rows` as it writes them: a converging job's rows
+/// (`leave` set) carry the stamp of one read and a cleared mark, as the producer's first pass
+/// gives them; its upsert guards with the stamp and writes those columns.
+pub fn as_the_sink_writes(
+    job: &str,
+    leave: Option<&LeaveSettings>,
+    mapping: &CompiledMapping,
+    rows: Vec<MappedRow>,
+) -> anyhow::Result<(UpsertSql, Vec<MappedRow>)> {
+    let Some(leave) = leave else {
+        return Ok((UpsertSql::new(mapping), rows));
+    };
+    let convergence = Convergence::new(job, leave, mapping)?;
+    let seen = chrono::Utc::now().timestamp_micros();
+    let rows = rows
+        .into_iter()
+        .map(|row| convergence.stamp(row, mapping, seen))
+        .collect::<Result<_, _>>()?;
+    Ok((UpsertSql::converging(mapping, &convergence), rows))
+}
+
+/// Upserts every row into the table of `upsert`; returns the time from the first statement to
 /// the last commit (connections are opened before the clock starts).
 pub async fn upsert(
     mysql: &MySqlSettings,
-    mapping: &CompiledMapping,
+    upsert: UpsertSql,
     rows: Arc<Vec<MappedRow>>,
     connections: usize,
     batch: usize,
 ) -> anyhow::Result<Duration> {
-    let upsert = Arc::new(UpsertSql::new(mapping));
+    let upsert = Arc::new(upsert);
     let chunks = rows.len().div_ceil(batch);
     let mut opened = Vec::with_capacity(connections);
     for _ in 0..connections {

@@ -39,7 +39,7 @@ pub enum Rows {
 }
 
 /// How the job detects changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Detection {
     /// The demo's: three watched dates, a 300 s overlap, rows leave (`[jobs.leave]`).
     Demo,

@@ -29,6 +29,7 @@ pub struct Args {
     pub touches: usize,
     pub touch_count: usize,
     pub schedule_secs: u64,
+    pub detection: Detection,
 }
 
 /// Goals of issue 6.
@@ -43,7 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let knobs = Knobs {
         server_url: mock.server_url(),
         rows: args.rows,
-        detection: Detection::Demo,
+        detection: args.detection,
         max_queue_depth: 100_000,
         schedule_secs: args.schedule_secs,
         producer_listen: format!("127.0.0.1:{}", free_port()?),
@@ -154,6 +155,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "settings": {
                 "mock_rows": args.size,
                 "rows": format!("{:?}", args.rows).to_lowercase(),
+                "detection": format!("{:?}", args.detection),
                 "workers": args.workers,
                 "mode": "incremental (empty cursor: the first pass reads everything)",
                 "schedule_secs": args.schedule_secs,

@@ -31,11 +31,15 @@ pub async fn raw_reference(
     let table = format!("{}_raw{connections}", world.table());
     raw::create_copy(&world.pool, &table, world.table()).await?;
     let mapping = rows::mapping_for(&world.settings, &table)?;
+    let job = &world.settings.jobs[0];
+    let (upsert, rows) =
+        raw::as_the_sink_writes(&job.name, job.leave.as_ref(), &mapping, rows.to_vec())?;
+    let rows = Arc::new(rows);
     machine::settle("raw reference", Duration::from_secs(120)).await;
     let ledger = Ledger::open(&[]);
     let took = raw::upsert(
         &world.settings.mysql,
-        &mapping,
+        upsert,
         Arc::clone(&rows),
         connections,
         RAW_BATCH,

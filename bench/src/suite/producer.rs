@@ -19,6 +19,7 @@ pub struct Args {
     pub sizes: Vec<usize>,
     pub rows: Rows,
     pub max_queue_depth: u32,
+    pub detection: Detection,
 }
 
 /// Goals of issue 3.
@@ -58,7 +59,7 @@ pub fn knobs(mock: &Mock, args: &Args) -> Knobs {
     Knobs {
         server_url: mock.server_url(),
         rows: args.rows,
-        detection: Detection::Demo,
+        detection: args.detection,
         max_queue_depth: args.max_queue_depth,
         schedule_secs: 60,
         producer_listen: String::new(),
@@ -68,6 +69,7 @@ pub fn knobs(mock: &Mock, args: &Args) -> Knobs {
 pub fn settings_json(args: &Args) -> Value {
     json!({
         "rows": format!("{:?}", args.rows).to_lowercase(),
+        "detection": format!("{:?}", args.detection),
         "page_size": 2000,
         "records_per_message": 100,
         "max_queue_depth_messages": args.max_queue_depth,

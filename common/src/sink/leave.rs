@@ -124,10 +124,11 @@ impl LeaveSql {
         let mut tx = conn.begin().await?;
         let mut left = Vec::new();
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-            let sql = self.lock_tombstones(chunk.len());
+            let padded = padded(chunk);
+            let sql = self.lock_tombstones(padded.len());
             let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(&self.job);
-            for key in chunk {
-                query = query.bind(*key);
+            for key in padded {
+                query = query.bind(key);
             }
             left.extend(query.fetch_all(&mut *tx).await?);
         }
@@ -147,15 +148,29 @@ impl LeaveSql {
     /// [`LeaveSql::apply`] for `keys` (sorted), a statement per chunk.
     async fn run_apply(&self, conn: &mut MySqlConnection, keys: &[i64]) -> Result<(), sqlx::Error> {
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let padded = padded(chunk);
             let mut query =
-                sqlx::query(sqlx::AssertSqlSafe(self.apply(chunk.len()))).bind(&self.job);
-            for key in chunk {
-                query = query.bind(*key);
+                sqlx::query(sqlx::AssertSqlSafe(self.apply(padded.len()))).bind(&self.job);
+            for key in padded {
+                query = query.bind(key);
             }
             query.execute(&mut *conn).await?;
         }
         Ok(())
     }
+}
+
+/// `keys` (sorted) padded with their last key to the next power of two (at most
+/// [`KEYS_PER_STATEMENT`]), so that eleven statement texts serve every key count: the server
+/// prepares each once per connection, not once for nearly every batch (whose count of distinct
+/// keys varies). A key twice in an `IN` list is the same as once.
+fn padded(keys: &[i64]) -> Vec<i64> {
+    let size = keys.len().next_power_of_two().min(KEYS_PER_STATEMENT);
+    let mut padded = keys.to_vec();
+    if let Some(&last) = keys.last() {
+        padded.resize(size, last);
+    }
+    padded
 }
 
 /// `leaves` sorted by key, one per key with its newest stamp.
@@ -178,6 +193,23 @@ mod tests {
             &mapping,
             &Convergence::new("materials", &leave, &mapping).unwrap(),
         )
+    }
+
+    #[test]
+    fn key_lists_are_padded_with_their_last_key_to_a_power_of_two() {
+        assert_eq!(padded(&[]), Vec::<i64>::new());
+        assert_eq!(padded(&[7]), vec![7]);
+        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(padded(&[1, 2, 3, 4]), vec![1, 2, 3, 4]);
+        let many: Vec<i64> = (0..KEYS_PER_STATEMENT as i64).collect();
+        let list = padded(&many[..600]);
+        assert_eq!(list.len(), KEYS_PER_STATEMENT);
+        assert_eq!(&list[..600], &many[..600]);
+        assert!(list[600..].iter().all(|&k| k == 599));
+        let lengths: std::collections::BTreeSet<usize> = (1..=KEYS_PER_STATEMENT)
+            .map(|n| padded(&many[..n]).len())
+            .collect();
+        assert_eq!(lengths.len(), 11, "{lengths:?}");
     }
 
     #[test]
