@@ -17,7 +17,7 @@
 # Erlang cookie they share with the machine's broker. Runs as root (or through sudo).
 set -euo pipefail
 
-dir=${K3SYNC_CLUSTER_DIR:-/var/tmp/k3sync-cluster}
+dir=$(realpath -m "${K3SYNC_CLUSTER_DIR:-/var/tmp/k3sync-cluster}")
 bin=/usr/lib/rabbitmq/bin
 nodes=(1 2 3)
 
@@ -27,10 +27,13 @@ name() { echo "k3sync-c$1@localhost"; }
 amqp_port() { echo "568$1"; }
 
 # as_rabbitmq N COMMAND…: COMMAND as the `rabbitmq` user, in the environment that makes node N
-# its own broker.
+# its own broker. It runs in `/`: Erlang looks for its modules in the working folder first, and
+# where the `rabbitmq` user may not read it (a checkout under /root) every node and rabbitmqctl
+# print an error report per module, rabbitmqctl's on stdout among its answers.
 as_rabbitmq() {
   local n=$1 home="$dir/n$1"
   shift
+  cd /
   as_root runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq \
     RABBITMQ_NODENAME="$(name "$n")" \
     RABBITMQ_NODE_PORT="$(amqp_port "$n")" \
