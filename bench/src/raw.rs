@@ -27,23 +27,27 @@ pub async fn create_copy(pool: &sqlx::MySqlPool, table: &str, like: &str) -> any
 
 /// The statement the job's sink writes and `rows` as it writes them: a converging job's rows
 /// (`leave` set) carry the stamp of one read and a cleared mark, as the producer's first pass
-/// gives them; its upsert guards with the stamp and writes those columns.
+/// gives them; its upsert guards with the stamp and writes those columns. Other jobs' rows are
+/// returned as they are, not copied.
 pub fn as_the_sink_writes(
     job: &str,
     leave: Option<&LeaveSettings>,
     mapping: &CompiledMapping,
-    rows: Vec<MappedRow>,
-) -> anyhow::Result<(UpsertSql, Vec<MappedRow>)> {
+    rows: Arc<Vec<MappedRow>>,
+) -> anyhow::Result<(UpsertSql, Arc<Vec<MappedRow>>)> {
     let Some(leave) = leave else {
         return Ok((UpsertSql::new(mapping), rows));
     };
     let convergence = Convergence::new(job, leave, mapping)?;
     let seen = chrono::Utc::now().timestamp_micros();
-    let rows = rows
-        .into_iter()
-        .map(|row| convergence.stamp(row, mapping, seen))
+    let stamped = rows
+        .iter()
+        .map(|row| convergence.stamp(row.clone(), mapping, seen))
         .collect::<Result<_, _>>()?;
-    Ok((UpsertSql::converging(mapping, &convergence), rows))
+    Ok((
+        UpsertSql::converging(mapping, &convergence),
+        Arc::new(stamped),
+    ))
 }
 
 /// Upserts every row into the table of `upsert`; returns the time from the first statement to

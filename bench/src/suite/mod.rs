@@ -32,9 +32,7 @@ pub async fn raw_reference(
     raw::create_copy(&world.pool, &table, world.table()).await?;
     let mapping = rows::mapping_for(&world.settings, &table)?;
     let job = &world.settings.jobs[0];
-    let (upsert, rows) =
-        raw::as_the_sink_writes(&job.name, job.leave.as_ref(), &mapping, rows.to_vec())?;
-    let rows = Arc::new(rows);
+    let (upsert, rows) = raw::as_the_sink_writes(&job.name, job.leave.as_ref(), &mapping, rows)?;
     machine::settle("raw reference", Duration::from_secs(120)).await;
     let ledger = Ledger::open(&[]);
     let took = raw::upsert(
